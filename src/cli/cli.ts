@@ -1,0 +1,95 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load-config.ts';
+import { redactConfig } from '../config/redact.ts';
+import { ConfigError, errorMessage } from '../core/errors.ts';
+import { startGateway } from '../main.ts';
+import { VERSION } from '../version.ts';
+
+const USAGE = `usage:
+  callroom serve [--config FILE]     run the gateway (default config/default.yaml)
+  callroom config check FILE         validate a config file and print it with secrets hidden
+  callroom version                   print the version`;
+
+/** Entry point of the `callroom` command. Returns the process exit code for one-shot commands. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'version':
+    case '--version':
+      process.stdout.write(`callroom ${VERSION} (node ${process.version})\n`);
+      return 0;
+    case 'config':
+      return configCommand(rest);
+    case 'serve':
+      return serveCommand(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`callroom: unknown command "${command}"\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+async function configCommand(args: readonly string[]): Promise<number> {
+  const [sub, file, ...extra] = args;
+  if (sub !== 'check' || file === undefined || extra.length > 0) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const config = await loadConfig(file);
+    process.stdout.write(`${file}: ok\n${JSON.stringify(redactConfig(config), null, 2)}\n`);
+    return 0;
+  } catch (err) {
+    return reportConfigError(err);
+  }
+}
+
+async function serveCommand(args: readonly string[]): Promise<number> {
+  let file: string;
+  try {
+    const { values } = parseArgs({ args: [...args], options: { config: { type: 'string', short: 'c' } } });
+    file = values.config ?? 'config/default.yaml';
+  } catch (err) {
+    process.stderr.write(`callroom: ${errorMessage(err)}\n${USAGE}\n`);
+    return 2;
+  }
+  let gateway;
+  try {
+    const config = await loadConfig(file);
+    gateway = await startGateway(config);
+  } catch (err) {
+    if (err instanceof ConfigError) return reportConfigError(err);
+    process.stderr.write(`callroom: failed to start: ${errorMessage(err)}\n`);
+    return 1;
+  }
+  const started = gateway;
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      started.logger.info({ signal }, 'shutting down');
+      const force = setTimeout(() => resolve(1), 10_000);
+      force.unref();
+      void started.close().then(() => {
+        clearTimeout(force);
+        resolve(0);
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+function reportConfigError(err: unknown): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`callroom: ${err.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`callroom: ${errorMessage(err)}\n`);
+  return 1;
+}

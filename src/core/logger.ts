@@ -1,0 +1,47 @@
+import { pino, type Logger as PinoLogger, type LoggerOptions } from 'pino';
+
+/**
+ * Structured JSON logger (pino). Messages are static strings; variable data goes in fields.
+ * Sensitive payloads always go under their own keys so a deployment can redact them:
+ * `transcript`, `digits`, `toolArgs`, `toolResult`.
+ */
+export type Logger = PinoLogger;
+
+export const REDACTABLE_KEYS = ['transcript', 'digits', 'toolArgs', 'toolResult'] as const;
+
+export interface LoggerSettings {
+  level: string;
+  /** Replace transcripts, digits and tool arguments with "[redacted]". */
+  redactContent: boolean;
+}
+
+export function createLogger(settings: LoggerSettings, destination?: pino.DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level: settings.level,
+    base: { service: 'callroom' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: {
+      paths: [
+        '*.apiKey',
+        '*.password',
+        '*.secret',
+        '*.token',
+        'apiKey',
+        'password',
+        ...(settings.redactContent ? REDACTABLE_KEYS.flatMap((k) => [k, `*.${k}`]) : []),
+      ],
+      censor: '[redacted]',
+    },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
+}
+
+/** A logger that discards everything (tests, benchmarks). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
+
+/** Child logger carrying the call id on every line. */
+export function callLogger(parent: Logger, callId: string): Logger {
+  return parent.child({ callId });
+}

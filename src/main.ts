@@ -1,0 +1,66 @@
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { startHttpServer, type HttpApp } from './api/http-server.ts';
+import type { Config } from './config/schema.ts';
+import { redactConfig } from './config/redact.ts';
+import { createLogger, type Logger } from './core/logger.ts';
+import { VERSION } from './version.ts';
+
+/** A running gateway: everything `serve` started, and how to stop it. */
+export interface Gateway {
+  readonly logger: Logger;
+  readonly http: HttpApp | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Composition root: the only place that picks vendors and wires layers together.
+ * Components are started in dependency order and closed in reverse.
+ */
+export async function startGateway(config: Config, logger: Logger = createLogger(config.log)): Promise<Gateway> {
+  const closers: Array<() => Promise<void>> = [];
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  logger.info({ config: redactConfig(config) }, 'starting callroom');
+
+  let http: HttpApp | undefined;
+  try {
+    if (config.http.enabled) {
+      http = await startHttpServer({
+        host: config.http.host,
+        port: config.http.port,
+        logger,
+        metrics,
+        ready: () => true,
+        version: VERSION,
+      });
+      const app = http;
+      closers.push(() => app.close());
+      logger.info({ address: app.server.address() }, 'http listening');
+    }
+  } catch (err) {
+    await closeAll(closers);
+    throw err;
+  }
+
+  let closed = false;
+  return {
+    logger,
+    http,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await closeAll(closers);
+      logger.info('callroom stopped');
+    },
+  };
+}
+
+async function closeAll(closers: Array<() => Promise<void>>): Promise<void> {
+  for (const close of closers.reverse()) {
+    try {
+      await close();
+    } catch {
+      // Shutdown continues past a component that fails to close.
+    }
+  }
+}
