@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { errorMessage } from '../core/errors.ts';
+import type { JsonSchema } from '../providers/types.ts';
+import {
+  checkParameterNames,
+  dynamicParametersSchema,
+  resolveKnownValue,
+  type AutomaticParameter,
+  type DynamicParameter,
+} from './tool-parameters.ts';
+import { toolError, unknownToolResult, type Tool } from './tool.ts';
+
+/** What the gateway sends the client to run a tool (Ultravox client tools). */
+export interface ClientToolInvocation {
+  readonly invocationId: string;
+  readonly toolName: string;
+  readonly parameters: Record<string, unknown>;
+}
+
+export type ClientToolErrorType = 'implementation-error' | 'undefined';
+
+/** The client's answer: a result, or an error (`undefined`: the client has no such tool). */
+export type ClientToolResponse =
+  | { readonly invocationId: string; readonly result: string }
+  | { readonly invocationId: string; readonly errorType: ClientToolErrorType; readonly errorMessage: string };
+
+/**
+ * The client side of a call (browser, app) as the room needs it. The room owns this interface; the
+ * WebSocket medium implements it over its JSON messages.
+ */
+export interface ClientToolConnection {
+  readonly connected: boolean;
+  send(invocation: ClientToolInvocation): void | Promise<void>;
+  /** Subscribe to responses; returns the unsubscribe function. */
+  onResponse(listener: (response: ClientToolResponse) => void): () => void;
+  /** Subscribe to the connection going away; returns the unsubscribe function. */
+  onDisconnect(listener: () => void): () => void;
+}
+
+export interface ClientToolOptions {
+  readonly name: string;
+  readonly description: string;
+  /** Parameters the model fills (their `location` is ignored: all go in `parameters`). */
+  readonly dynamicParameters?: readonly DynamicParameter[];
+  /** Or a JSON Schema for the parameters. */
+  readonly parameters?: JsonSchema;
+  /** Added to `parameters`, never shown to the model. */
+  readonly automaticParameters?: readonly AutomaticParameter[];
+  /** How long the client has to answer (default 10 s). */
+  readonly timeoutMs?: number;
+  readonly interruptible?: boolean;
+}
+
+export const DEFAULT_CLIENT_TOOL_TIMEOUT_MS = 10_000;
+
+/**
+ * A tool the client runs: the invocation goes through the connection and the call waits for the
+ * response with the same invocation id. A disconnect, the deadline, or a client error yields an
+ * `{"error": ...}` result; only an abort (barge-in) rejects.
+ */
+export function clientTool(options: ClientToolOptions, connection: ClientToolConnection): Tool {
+  const { name } = options;
+  const automatic = options.automaticParameters ?? [];
+  checkParameterNames(name, options.dynamicParameters ?? [], automatic);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TOOL_TIMEOUT_MS;
+  return {
+    definition: { name, description: options.description, parameters: options.parameters ?? dynamicParametersSchema(options.dynamicParameters ?? []) },
+    timeoutMs: timeoutMs + 1_000,
+    ...(options.interruptible === undefined ? {} : { interruptible: options.interruptible }),
+    handler: async (called, args, ctx) => {
+      if (called !== name) return unknownToolResult(called);
+      if (!connection.connected) return toolError('the client is not connected', { tool: name });
+      const parameters: Record<string, unknown> = { ...args };
+      for (const p of automatic) {
+        const v = resolveKnownValue(p, ctx);
+        if (v !== undefined) parameters[p.name] = v;
+      }
+      const invocation: ClientToolInvocation = { invocationId: randomUUID(), toolName: name, parameters };
+      ctx.signal.throwIfAborted();
+      return new Promise<string>((resolve, reject) => {
+        const cleanup: Array<() => void> = [];
+        const done = (settle: () => void): void => {
+          for (const c of cleanup.splice(0)) c();
+          settle();
+        };
+        cleanup.push(
+          connection.onResponse((r) => {
+            if (r.invocationId !== invocation.invocationId) return;
+            done(() => resolve(renderResponse(name, r)));
+          }),
+        );
+        cleanup.push(connection.onDisconnect(() => done(() => resolve(toolError('the client disconnected before answering', { tool: name })))));
+        const timer = setTimeout(() => done(() => resolve(toolError(`the client did not answer within ${timeoutMs} ms`, { tool: name }))), timeoutMs);
+        cleanup.push(() => clearTimeout(timer));
+        const onAbort = (): void => done(() => reject(ctx.signal.reason));
+        ctx.signal.addEventListener('abort', onAbort, { once: true });
+        cleanup.push(() => ctx.signal.removeEventListener('abort', onAbort));
+        ctx.logger.debug({ invocationId: invocation.invocationId }, 'client tool invoked');
+        Promise.resolve()
+          .then(() => connection.send(invocation))
+          .catch((err: unknown) => done(() => resolve(toolError(`could not reach the client: ${errorMessage(err)}`, { tool: name }))));
+      });
+    },
+  };
+}
+
+function renderResponse(name: string, r: ClientToolResponse): string {
+  if ('result' in r) return typeof r.result === 'string' ? r.result : JSON.stringify(r.result);
+  if (r.errorType === 'undefined') return toolError(`the client does not implement tool ${name}`, { tool: name, errorType: r.errorType });
+  return toolError(r.errorMessage === '' ? `client tool ${name} failed` : r.errorMessage, { tool: name, errorType: r.errorType });
+}
+
+/**
+ * Read a client's JSON message as a tool response; undefined when it is not one (the medium drops it).
+ * A non-string `result` is accepted and serialized, as clients often send objects.
+ */
+export function parseClientToolResponse(value: unknown): ClientToolResponse | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v['invocationId'] !== 'string' || v['invocationId'] === '') return undefined;
+  const invocationId = v['invocationId'];
+  if ('result' in v) return { invocationId, result: typeof v['result'] === 'string' ? v['result'] : JSON.stringify(v['result'] ?? null) };
+  const errorType = v['errorType'];
+  if (errorType === 'implementation-error' || errorType === 'undefined') {
+    return { invocationId, errorType, errorMessage: typeof v['errorMessage'] === 'string' ? v['errorMessage'] : '' };
+  }
+  return undefined;
+}
