@@ -1,0 +1,400 @@
+/**
+ * One call leg's RTP: a UDP socket, an outbound stream paced by the process-wide Pacer, symmetric latching,
+ * RFC 4733 DTMF both ways, and RFC 3550 statistics. The SIP layer creates one per call and configures it from
+ * SDP (`setRemote`, `setCodec`); payloads are opaque encoded frames.
+ *
+ * Send side, per slot of ptime: DTMF packet if an event is on the wire, else the next queued payload, else the
+ * idle payload if configured, else nothing. The RTP timestamp advances every slot whether or not anything is
+ * sent, the sequence number on every packet sent, and the first packet after a gap carries the marker bit
+ * (RFC 3551 §4.1), so several playback segments form one continuous stream.
+ */
+
+import dgram from 'node:dgram';
+import { isIP } from 'node:net';
+import { BoundedChannel } from '../../core/bounded-channel.ts';
+import { CallroomError } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import { classifyDatagram } from './demux.ts';
+import { DtmfReceiver, DtmfSender, type DtmfEvent } from './dtmf-4733.ts';
+import { parseRtpDetailed, serializeRtp, RTP_HEADER_SIZE, type RtpPacket } from './packet.ts';
+import type { Pacer, PacerClient, PacerRegistration } from './pacer.ts';
+import type { PortAllocator } from './port-allocator.ts';
+import { RtpReceiveStats } from './receive-stats.ts';
+import { TxBuffers } from './tx-buffers.ts';
+import { bindUdp, closeUdp } from './udp-bind.ts';
+import type {
+  RtpCodecConfig,
+  RtpRemote,
+  RtpSessionHandlers,
+  RtpSessionOptions,
+  RtpSessionStats,
+  TelephoneEventConfig,
+} from './rtp-session-options.ts';
+import { validateCodec, validateRemote } from './rtp-session-options.ts';
+
+export type {
+  RtpCodecConfig,
+  RtpRemote,
+  RtpSessionHandlers,
+  RtpSessionOptions,
+  RtpSessionStats,
+  TelephoneEventConfig,
+} from './rtp-session-options.ts';
+
+const DEFAULT_TE_PT = 101;
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+interface MutableHeader {
+  marker: boolean;
+  payloadType: number;
+  sequenceNumber: number;
+  timestamp: number;
+  ssrc: number;
+  payload: Uint8Array;
+}
+
+/**
+ * RTP for one call leg. Create with `RtpSession.open`, feed encoded payloads with `enqueue`/`write`, receive
+ * through the synchronous handlers, `close()` when the call ends. Meant to run by the thousand per process on
+ * one shared Pacer.
+ */
+export class RtpSession implements PacerClient {
+  readonly port: number;
+  readonly ssrc: number;
+  readonly #socket: dgram.Socket;
+  readonly #ports: PortAllocator | undefined;
+  readonly #pacer: Pacer;
+  readonly #reg: PacerRegistration;
+  readonly #queue: BoundedChannel<Uint8Array>;
+  readonly #idle: Uint8Array | undefined;
+  readonly #symmetric: boolean;
+  readonly #logger: Logger | undefined;
+  readonly #onSendTiming: ((dueMs: number, actualMs: number) => void) | undefined;
+  readonly #te: TelephoneEventConfig | null;
+  readonly #family: number;
+  readonly #tx = new TxBuffers();
+  readonly #rx = new RtpReceiveStats();
+  #dtmfRx: DtmfReceiver;
+  #dtmfTx: DtmfSender | null;
+  #codec: RtpCodecConfig;
+  #samplesPerPacket: number;
+  #remote: RtpRemote | null;
+  #onPacket: ((pkt: RtpPacket, from: RtpRemote) => void) | undefined;
+  #onDtmf: ((ev: DtmfEvent) => void) | undefined;
+  #onLatch: ((remote: RtpRemote) => void) | undefined;
+  #seq: number;
+  #ts: number;
+  #talking = false;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+  // Mutable header fields reused for every packet sent.
+  readonly #hdr: MutableHeader = { marker: false, payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0, payload: EMPTY };
+  #sentPackets = 0;
+  #sentBytes = 0;
+  #sentDtmf = 0;
+  #ignoredStun = 0;
+  #ignoredRtcp = 0;
+  #ignoredDtls = 0;
+  #invalid = 0;
+  #latches = 0;
+  #skippedSlots = 0;
+  #rxErrors = 0;
+  #txErrors = 0;
+
+  /** Bind a socket and start pacing. Rejects with a CallroomError when no port can be bound. */
+  static async open(opts: RtpSessionOptions): Promise<RtpSession> {
+    validateCodec(opts.codec);
+    if (opts.remote !== undefined) validateRemote(opts.remote);
+    if (opts.remote !== undefined && isIP(opts.remote.address) !== isIP(opts.bindAddress ?? '0.0.0.0')) {
+      throw new CallroomError('CR_RTP_REMOTE_INVALID', 'remote address family differs from the bind address');
+    }
+    const bindAddress = opts.bindAddress ?? '0.0.0.0';
+    const { socket, port } = await bindUdp(bindAddress, opts.ports, opts.port);
+    try {
+      return new RtpSession(opts, socket, port);
+    } catch (err) {
+      // e.g. the pacer was closed meanwhile: do not leak the socket or the port
+      await closeUdp(socket);
+      if (opts.ports !== undefined) opts.ports.release(port);
+      throw err;
+    }
+  }
+
+  private constructor(opts: RtpSessionOptions, socket: dgram.Socket, port: number) {
+    this.#socket = socket;
+    this.port = port;
+    this.#ports = opts.ports;
+    this.#pacer = opts.pacer;
+    this.#codec = opts.codec;
+    this.#samplesPerPacket = samplesPerPacket(opts.codec);
+    this.#family = isIP(opts.bindAddress ?? '0.0.0.0');
+    this.#remote = null;
+    if (opts.remote) this.setRemote(opts.remote.address, opts.remote.port);
+    this.#queue = new BoundedChannel<Uint8Array>(opts.queueCapacity ?? 50, opts.queuePolicy ?? 'drop-oldest');
+    this.#idle = opts.idlePayload;
+    this.#symmetric = opts.symmetric ?? true;
+    this.#logger = opts.logger;
+    this.#onSendTiming = opts.onSendTiming;
+    this.#onPacket = opts.onPacket;
+    this.#onDtmf = opts.onDtmf;
+    this.#onLatch = opts.onLatch;
+    const rnd = crypto.getRandomValues(new Uint32Array(3));
+    this.ssrc = (opts.ssrc ?? (rnd[0] as number)) >>> 0;
+    this.#seq = (opts.initialSequence ?? (rnd[1] as number)) & 0xffff;
+    this.#ts = (opts.initialTimestamp ?? (rnd[2] as number)) >>> 0;
+    this.#hdr.ssrc = this.ssrc;
+    this.#te = opts.telephoneEvent === null ? null : { payloadType: DEFAULT_TE_PT, ...opts.telephoneEvent };
+    this.#dtmfRx = this.#makeDtmfReceiver();
+    this.#dtmfTx = this.#makeDtmfSender();
+    socket.on('message', (msg, rinfo) => this.handleDatagram(msg, rinfo));
+    socket.on('error', (err) => {
+      this.#rxErrors++;
+      this.#logger?.warn({ err, port: this.port }, 'rtp socket error');
+    });
+    this.#reg = this.#pacer.register(this, this.#codec.ptimeMs);
+  }
+
+  get remote(): RtpRemote | null {
+    return this.#remote;
+  }
+
+  get codec(): RtpCodecConfig {
+    return this.#codec;
+  }
+
+  /** Payloads waiting to be sent. */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Send to this address from now on (SDP answer, re-INVITE). Latching may move it again. */
+  setRemote(address: string, port: number): void {
+    const remote = { address, port };
+    validateRemote(remote);
+    if (isIP(address) !== this.#family) {
+      throw new CallroomError('CR_RTP_REMOTE_INVALID', 'remote address family differs from the bound socket');
+    }
+    this.#remote = remote;
+  }
+
+  /**
+   * Change payload type, clock rate or ptime mid-call (re-INVITE). Timestamp and sequence continue. The
+   * telephone-event clock follows the audio clock (RFC 4733 §2.1), so a new ptime or clock rate drops queued
+   * DTMF digits.
+   */
+  setCodec(codec: RtpCodecConfig): void {
+    validateCodec(codec);
+    const ptimeChanged = codec.ptimeMs !== this.#codec.ptimeMs;
+    const rateChanged = codec.clockRate !== this.#codec.clockRate;
+    this.#codec = { ...codec };
+    this.#samplesPerPacket = samplesPerPacket(codec);
+    if (ptimeChanged) this.#reg.setPeriod(codec.ptimeMs);
+    if (ptimeChanged || rateChanged) this.#dtmfTx = this.#makeDtmfSender();
+    if (rateChanged) this.#dtmfRx = this.#makeDtmfReceiver();
+  }
+
+  /** Replace the receive callbacks (the call layer attaches after the SIP layer created the session). */
+  setHandlers(h: RtpSessionHandlers): void {
+    this.#onPacket = h.onPacket;
+    this.#onDtmf = h.onDtmf;
+    this.#onLatch = h.onLatch;
+  }
+
+  /**
+   * Queue one encoded payload (one ptime of audio) to send; the session keeps the reference until it is sent.
+   * Synchronous: under 'drop-oldest' a full queue drops its oldest payload; under 'wait' returns false when full.
+   */
+  enqueue(payload: Uint8Array): boolean {
+    return this.#queue.push(payload);
+  }
+
+  /** Queue a payload, waiting for room under the 'wait' policy (a producer faster than real time, e.g. TTS). */
+  write(payload: Uint8Array, signal?: AbortSignal): Promise<void> {
+    return this.#queue.send(payload, signal);
+  }
+
+  /** Discard queued audio (barge-in). Returns how many payloads were dropped. */
+  clearQueue(): number {
+    return this.#queue.clear();
+  }
+
+  /**
+   * Send DTMF digits as RFC 4733 events, interleaved with audio (audio is held while each event is on the wire).
+   * Throws CallroomError CR_RTP_DTMF_DISABLED without a telephone-event payload type and RangeError on a
+   * character that is not a digit.
+   */
+  sendDtmf(digits: string, durationMs = 100): void {
+    if (this.#dtmfTx === null) throw new CallroomError('CR_RTP_DTMF_DISABLED', 'no telephone-event payload type');
+    this.#dtmfTx.enqueue(digits, durationMs);
+  }
+
+  stats(): RtpSessionStats {
+    return {
+      sent: { packets: this.#sentPackets, bytes: this.#sentBytes, dtmfPackets: this.#sentDtmf },
+      received: {
+        packets: this.#rx.packets,
+        bytes: this.#rx.bytes,
+        lost: this.#rx.lost,
+        jitterMs: this.#rx.jitterMs,
+        ssrc: this.#rx.ssrc,
+      },
+      ignored: { stun: this.#ignoredStun, rtcp: this.#ignoredRtcp, dtls: this.#ignoredDtls, invalid: this.#invalid },
+      latches: this.#latches,
+      queue: { size: this.#queue.size, dropped: this.#queue.dropped },
+      skippedSlots: this.#skippedSlots,
+      errors: { receive: this.#rxErrors, send: this.#txErrors },
+    };
+  }
+
+  /**
+   * The receive path for one datagram (the socket's message handler; public so a shared-socket transport or a
+   * test can feed it). Never throws: non-RTP is counted and dropped, a throwing handler is counted and logged.
+   */
+  handleDatagram(buf: Uint8Array, from: RtpRemote): void {
+    if (this.#closed) return;
+    try {
+      const kind = classifyDatagram(buf);
+      if (kind !== 'rtp') {
+        if (kind === 'stun') this.#ignoredStun++;
+        else if (kind === 'rtcp') this.#ignoredRtcp++;
+        else if (kind === 'dtls') this.#ignoredDtls++;
+        else this.#invalid++;
+        return;
+      }
+      const pkt = parseRtpDetailed(buf);
+      if (typeof pkt === 'string') {
+        this.#invalid++;
+        return;
+      }
+      const now = this.#pacer.clock.now();
+      const remote = this.#remote;
+      if (this.#symmetric && (remote === null || remote.port !== from.port || remote.address !== from.address)) {
+        // RFC 4961: send where the peer's RTP really comes from (NAT, or an SDP address that is not the source).
+        const latched = { address: from.address, port: from.port };
+        this.#remote = latched;
+        this.#latches++;
+        this.#onLatch?.(latched);
+      }
+      const isDtmf = this.#te !== null && pkt.payloadType === this.#te.payloadType;
+      this.#rx.update(pkt, buf.length, now, this.#codec.clockRate, !isDtmf);
+      if (isDtmf) this.#dtmfRx.receive(pkt, now);
+      else this.#onPacket?.(pkt, from);
+    } catch (err) {
+      this.#rxErrors++;
+      this.#logger?.warn({ err, port: this.port }, 'rtp receive handler threw');
+    }
+  }
+
+  /** @internal Pacer slot: send this ptime's packet (see the file comment for the order of preference). */
+  onPace(_slot: number, dueMs: number, nowMs: number, skipped: number): void {
+    if (this.#closed) return;
+    if (skipped > 0) {
+      // The process stalled: those slots' audio is stale. Keep the RTP clock in step with real time.
+      this.#skippedSlots += skipped;
+      this.#ts = (this.#ts + skipped * this.#samplesPerPacket) >>> 0;
+      for (let i = 0; i < skipped; i++) this.#queue.tryShift();
+      this.#talking = false;
+    }
+    const ts = this.#ts;
+    this.#ts = (ts + this.#samplesPerPacket) >>> 0;
+    if (this.#dtmfRx.active) this.#dtmfRx.expire(nowMs);
+
+    const dtmf = this.#dtmfTx;
+    if (dtmf !== null && this.#te !== null) {
+      const out = dtmf.tick(ts);
+      if (out !== null) {
+        this.#sentDtmf++;
+        this.#send(this.#te.payloadType, out.marker, out.timestamp, out.payload, dueMs);
+      }
+      if (out !== null || dtmf.holdsAudio) {
+        this.#talking = false; // the next audio packet starts a new talk spurt
+        return;
+      }
+    }
+    const payload = this.#queue.tryShift() ?? this.#idle;
+    if (payload === undefined || this.#remote === null) {
+      this.#talking = false;
+      return;
+    }
+    this.#send(this.#codec.payloadType, !this.#talking, ts, payload, dueMs);
+    this.#talking = true;
+  }
+
+  /** Stop pacing, close the socket and give the port back. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#closed = true;
+    this.#reg.close();
+    this.#queue.close();
+    this.#closing = closeUdp(this.#socket).then(() => {
+      this.#ports?.release(this.port);
+    });
+    return this.#closing;
+  }
+
+  #send(payloadType: number, marker: boolean, timestamp: number, payload: Uint8Array, dueMs: number): void {
+    const remote = this.#remote;
+    if (remote === null) return;
+    const h = this.#hdr;
+    h.payloadType = payloadType;
+    h.marker = marker;
+    h.sequenceNumber = this.#seq;
+    h.timestamp = timestamp;
+    h.payload = payload;
+    const buf = this.#tx.acquire(RTP_HEADER_SIZE + payload.length);
+    const pkt = serializeRtp(h, buf);
+    h.payload = EMPTY; // do not keep the caller's payload alive
+    try {
+      this.#socket.send(pkt, 0, pkt.length, remote.port, remote.address, this.#onSent);
+      this.#tx.issued();
+    } catch (err) {
+      this.#txErrors++;
+      this.#logger?.warn({ err, port: this.port }, 'rtp send failed');
+      return;
+    }
+    this.#seq = (this.#seq + 1) & 0xffff;
+    this.#sentPackets++;
+    this.#sentBytes += pkt.length;
+    this.#onSendTiming?.(dueMs, this.#pacer.clock.now());
+  }
+
+  #onSent = (err: Error | null): void => {
+    this.#tx.completed();
+    if (err) {
+      this.#txErrors++;
+      this.#logger?.debug({ err, port: this.port }, 'rtp send error');
+    }
+  };
+
+  #emitDtmf(ev: DtmfEvent): void {
+    try {
+      this.#onDtmf?.(ev);
+    } catch (err) {
+      this.#rxErrors++;
+      this.#logger?.warn({ err, port: this.port }, 'dtmf handler threw');
+    }
+  }
+
+  #makeDtmfReceiver(): DtmfReceiver {
+    return new DtmfReceiver({ clockRate: this.#codec.clockRate, onEvent: (ev) => this.#emitDtmf(ev) });
+  }
+
+  #makeDtmfSender(): DtmfSender | null {
+    if (this.#te === null) return null;
+    return new DtmfSender({
+      packetMs: this.#codec.ptimeMs,
+      clockRate: this.#codec.clockRate,
+      ...(this.#te.updateIntervalMs !== undefined ? { updateIntervalMs: this.#te.updateIntervalMs } : {}),
+      ...(this.#te.volume !== undefined ? { volume: this.#te.volume } : {}),
+    });
+  }
+}
+
+
+function samplesPerPacket(codec: RtpCodecConfig): number {
+  return Math.round((codec.clockRate * codec.ptimeMs) / 1000);
+}

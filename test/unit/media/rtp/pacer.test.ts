@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock, type Clock, type TimerHandle } from '../../../../src/core/clock.ts';
+import { Pacer, type PacerClient, type PacerRegistration } from '../../../../src/media/rtp/pacer.ts';
+
+/** A FakeClock whose timers fire late by a chosen amount: what a busy event loop does to setTimeout. */
+class LateClock implements Clock {
+  readonly inner: FakeClock;
+  readonly #late: () => number;
+  constructor(inner: FakeClock, late: () => number) {
+    this.inner = inner;
+    this.#late = late;
+  }
+  now(): number {
+    return this.inner.now();
+  }
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.inner.setTimeout(fn, ms + this.#late());
+  }
+  clearTimeout(h: TimerHandle): void {
+    this.inner.clearTimeout(h);
+  }
+}
+
+/** Deterministic PRNG (mulberry32) so a failure reproduces. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Call {
+  slot: number;
+  due: number;
+  now: number;
+  skipped: number;
+}
+
+function recorder(): PacerClient & { calls: Call[] } {
+  const calls: Call[] = [];
+  return {
+    calls,
+    onPace(slot, due, now, skipped) {
+      calls.push({ slot, due, now, skipped });
+    },
+  };
+}
+
+describe('Pacer', () => {
+  it('keeps an absolute schedule over 10,000 late-firing ticks: no drift, every slot once, in order', () => {
+    const fake = new FakeClock(3);
+    const random = rng(42);
+    // Mostly up to 15 ms late, sometimes 20-60 ms: a wake-up then owes several slots.
+    const clock = new LateClock(fake, () => (random() < 0.05 ? 20 + random() * 40 : random() * 15));
+    const pacer = new Pacer({ clock, resolutionMs: 5, maxBurst: 10 });
+    const c = recorder();
+    const reg = pacer.register(c, 20);
+    expect(reg.startMs).toBe(5);
+    let maxPending = 0;
+    while (c.calls.length < 10_000) {
+      fake.advance(1 + Math.floor(random() * 7));
+      maxPending = Math.max(maxPending, fake.pending);
+    }
+    expect(maxPending).toBe(1);
+    c.calls.forEach((call, i) => {
+      expect(call.slot).toBe(i);
+      expect(call.due).toBe(5 + i * 20);
+      expect(call.now).toBeGreaterThanOrEqual(call.due);
+      expect(call.now - call.due).toBeLessThanOrEqual(60);
+      expect(call.skipped).toBe(0);
+    });
+    // The 10,000th slot is due exactly 199,980 ms after the first: lateness never accumulated.
+    expect(c.calls[9999]?.due).toBe(5 + 9999 * 20);
+    expect(fake.now() - (c.calls[9999]?.due ?? 0)).toBeLessThan(20 + 60 + 7);
+    // Several slots were served by one late wake-up (catch-up), yet none was lost.
+    const nows = new Set(c.calls.map((x) => x.now));
+    expect(nows.size).toBeLessThan(10_000);
+    pacer.close();
+    expect(fake.pending).toBe(0);
+  });
+
+  it('drives 1,000 streams from one timer, spread evenly over the phases of their period', () => {
+    const clock = new FakeClock(0);
+    const pacer = new Pacer({ clock, resolutionMs: 5 });
+    const clients = Array.from({ length: 1000 }, () => recorder());
+    const regs = clients.map((c) => pacer.register(c, 20));
+    expect(clock.pending).toBe(1);
+    const perPhase = new Map<number, number>();
+    for (const r of regs) perPhase.set(r.startMs % 20, (perPhase.get(r.startMs % 20) ?? 0) + 1);
+    expect([...perPhase.values()]).toEqual([250, 250, 250, 250]);
+    clock.advance(1000);
+    for (const c of clients) {
+      expect(c.calls).toHaveLength(50);
+      expect(c.calls.every((x) => x.now === x.due)).toBe(true);
+    }
+    expect(pacer.stats().wakeups).toBe(200);
+    for (const r of regs) r.close();
+    expect(pacer.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('after a stall longer than maxBurst periods skips the oldest slots and stays on schedule', () => {
+    const fake = new FakeClock(0);
+    let n = 0;
+    const clock = new LateClock(fake, () => (++n === 10 ? 200 : 0));
+    const pacer = new Pacer({ clock, resolutionMs: 5, maxBurst: 3 });
+    const c = recorder();
+    pacer.register(c, 20);
+    fake.advance(1000);
+    const skipped = c.calls.reduce((s, x) => s + x.skipped, 0);
+    expect(skipped).toBeGreaterThan(0);
+    expect(c.calls.length + skipped).toBe(Math.floor((1000 - 5) / 20) + 1);
+    for (const x of c.calls) expect(x.due).toBe(5 + x.slot * 20);
+    const burst = c.calls.filter((x) => x.now === c.calls.find((y) => y.skipped > 0)?.now);
+    expect(burst).toHaveLength(3);
+    expect(pacer.stats().skipped).toBe(skipped);
+    pacer.close();
+  });
+
+  it('isolates a throwing client and lets a client close itself mid-tick', () => {
+    const clock = new FakeClock(0);
+    const pacer = new Pacer({ clock, resolutionMs: 20 });
+    const good = recorder();
+    pacer.register({ onPace: () => { throw new Error('boom'); } }, 20);
+    pacer.register(good, 20);
+    let reg: PacerRegistration | null = null;
+    let selfCalls = 0;
+    reg = pacer.register(
+      {
+        onPace: () => {
+          if (++selfCalls === 3) reg?.close();
+        },
+      },
+      20,
+    );
+    clock.advance(200);
+    expect(good.calls).toHaveLength(10);
+    expect(selfCalls).toBe(3);
+    expect(pacer.size).toBe(2);
+    pacer.close();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('changes period from the next slot on, keeping the schedule absolute', () => {
+    const clock = new FakeClock(0);
+    const pacer = new Pacer({ clock, resolutionMs: 10 });
+    const calls: Call[] = [];
+    const reg: PacerRegistration = pacer.register(
+      {
+        onPace(slot, due, now, skipped) {
+          calls.push({ slot, due, now, skipped });
+          if (calls.length === 3) reg.setPeriod(30);
+        },
+      },
+      20,
+    );
+    clock.advance(200);
+    expect(calls.map((c) => c.due)).toEqual([10, 30, 50, 70, 100, 130, 160, 190]);
+    expect(reg.periodMs).toBe(30);
+    pacer.close();
+  });
+
+  it('stops its timer when the last client leaves and restarts for a new one', () => {
+    const clock = new FakeClock(0);
+    const pacer = new Pacer({ clock });
+    const a = pacer.register(recorder(), 20);
+    expect(clock.pending).toBe(1);
+    a.close();
+    a.close();
+    expect(clock.pending).toBe(0);
+    const c = recorder();
+    pacer.register(c, 20);
+    clock.advance(100);
+    expect(c.calls.length).toBeGreaterThan(0);
+    pacer.close();
+    expect(() => pacer.register(recorder(), 20)).toThrow();
+  });
+});
