@@ -70,7 +70,7 @@ export class RtpSession implements PacerClient {
   readonly #symmetric: boolean;
   readonly #logger: Logger | undefined;
   readonly #onSendTiming: ((dueMs: number, actualMs: number) => void) | undefined;
-  readonly #te: TelephoneEventConfig | null;
+  #te: TelephoneEventConfig | null;
   readonly #family: number;
   readonly #tx = new TxBuffers();
   readonly #rx = new RtpReceiveStats();
@@ -195,6 +195,12 @@ export class RtpSession implements PacerClient {
     if (ptimeChanged) this.#reg.setPeriod(codec.ptimeMs);
     if (ptimeChanged || rateChanged) this.#dtmfTx = this.#makeDtmfSender();
     if (rateChanged) this.#dtmfRx = this.#makeDtmfReceiver();
+  }
+
+  /** Change the RFC 4733 payload type negotiated for this call (null: the peer does not do telephone-events). */
+  setTelephoneEvent(config: TelephoneEventConfig | null): void {
+    this.#te = config === null ? null : { ...config };
+    this.#dtmfTx = this.#makeDtmfSender();
   }
 
   /** Replace the receive callbacks (the call layer attaches after the SIP layer created the session). */
