@@ -3,6 +3,7 @@ import { startHttpServer, type HttpApp } from './api/http-server.ts';
 import type { Config } from './config/schema.ts';
 import { redactConfig } from './config/redact.ts';
 import { createLogger, type Logger } from './core/logger.ts';
+import { validateSttModelDir, validateTtsModelDir } from './providers/sherpa/validate-model-dir.ts';
 import { VERSION } from './version.ts';
 
 /** A running gateway: everything `serve` started, and how to stop it. */
@@ -21,6 +22,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   logger.info({ config: redactConfig(config) }, 'starting callroom');
+
+  // Model directories are checked before anything listens, so a broken air-gapped install fails fast and names the file.
+  const sherpa = config.providers.sherpa;
+  if (sherpa?.sttModelDir !== undefined) validateSttModelDir(sherpa.sttModelDir);
+  if (sherpa?.ttsModelDir !== undefined) validateTtsModelDir(sherpa.ttsModelDir);
 
   let http: HttpApp | undefined;
   try {

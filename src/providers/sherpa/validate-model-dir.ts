@@ -131,7 +131,7 @@ export function validateSttModelDir(
   modelDir: string,
   options: { type?: SherpaSttModelType; preferInt8?: boolean; configKey?: string } = {},
 ): SherpaSttModelFiles {
-  const key = options.configKey ?? 'stt.sherpa.modelDir';
+  const key = options.configKey ?? 'providers.sherpa.sttModelDir';
   const int8 = options.preferInt8 ?? true;
   const { files } = list(key, modelDir);
   const f = (re: RegExp): string | undefined => {
@@ -177,7 +177,7 @@ export function validateTtsModelDir(
   modelDir: string,
   options: { type?: SherpaTtsModelType; preferInt8?: boolean; configKey?: string } = {},
 ): SherpaTtsModelFiles {
-  const key = options.configKey ?? 'tts.sherpa.modelDir';
+  const key = options.configKey ?? 'providers.sherpa.ttsModelDir';
   const int8 = options.preferInt8 ?? false;
   const { files, dirs } = list(key, modelDir);
   const type: SherpaTtsModelType = options.type ?? (files.has('voices.bin') ? 'kokoro' : 'vits');

@@ -98,6 +98,14 @@ describe('callroom CLI', () => {
     });
   }
 
+  it('serve refuses to start when a configured Sherpa model directory is incomplete, naming the file', async () => {
+    const cfg = join(dir, 'sherpa.yaml');
+    await writeFile(cfg, `http:\n  port: 0\nproviders:\n  sherpa:\n    sttModelDir: ${dir}\n`);
+    const r = await run(['serve', '--config', cfg]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/providers\.sherpa\.sttModelDir: missing .*tokens\.txt/);
+  });
+
   it('serve exits non-zero on a bad config', async () => {
     const bad = join(dir, 'bad-serve.yaml');
     await writeFile(bad, 'http:\n  port: -1\n');
