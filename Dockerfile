@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
 # Callroom: multi-stage build on Node 24 LTS. Nothing is downloaded at run time.
-FROM node:24-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev && npm cache clean --force
 
-FROM node:24-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 # pocketsphinx is the bundled offline recogniser (wideband); flite voices ship inside the npm package.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libpocketsphinx3 pocketsphinx-en-us tini \

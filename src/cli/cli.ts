@@ -68,6 +68,8 @@ async function serveCommand(args: readonly string[]): Promise<number> {
   }
   const started = gateway;
   return new Promise<number>((resolve) => {
+    // Keeps the process alive even in a configuration where nothing listens (e.g. http.enabled false).
+    const keepAlive = setInterval(() => {}, 1 << 30);
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) return;
@@ -77,6 +79,7 @@ async function serveCommand(args: readonly string[]): Promise<number> {
       force.unref();
       void started.close().then(() => {
         clearTimeout(force);
+        clearInterval(keepAlive);
         resolve(0);
       });
     };

@@ -9,19 +9,19 @@ import { z } from 'zod';
 const port = z.number().int().min(0).max(65535);
 const host = z.string().min(1);
 
-const sipListen = z.object({
+const sipListen = z.strictObject({
   transport: z.enum(['udp', 'tcp']),
   host: host.default('127.0.0.1'),
   port: port.default(5060),
 });
 
-const trunk = z.object({
+const trunk = z.strictObject({
   name: z.string().min(1),
   /** Source addresses allowed to send INVITEs, as IPs or CIDRs (IPv4 or IPv6). */
   cidrs: z.array(z.string().min(1)).default([]),
   /** Challenge inbound INVITEs with digest auth using these credentials. */
   auth: z
-    .object({
+    .strictObject({
       username: z.string().min(1),
       password: z.string().min(1),
       realm: z.string().min(1).default('callroom'),
@@ -29,7 +29,7 @@ const trunk = z.object({
     .optional(),
 });
 
-const registration = z.object({
+const registration = z.strictObject({
   /** Registrar URI, e.g. sip:sip.carrier.example:5060 */
   registrar: z.string().min(1),
   aor: z.string().min(1),
@@ -38,7 +38,7 @@ const registration = z.object({
   expires: z.number().int().min(60).max(86_400).default(3600),
 });
 
-const sip = z.object({
+const sip = z.strictObject({
   listen: z.array(sipListen).min(1).default([{ transport: 'udp', host: '127.0.0.1', port: 5060 }]),
   /** Host placed in Contact/Via/SDP when the listen address is not what peers should use. */
   publicHost: z.string().optional(),
@@ -53,14 +53,14 @@ const sip = z.object({
   echo: z.boolean().default(false),
   acceptRefer: z.boolean().default(false),
   timers: z
-    .object({
+    .strictObject({
       t1: z.number().int().positive().default(500),
       t2: z.number().int().positive().default(4000),
       t4: z.number().int().positive().default(5000),
     })
     .default({ t1: 500, t2: 4000, t4: 5000 }),
   limits: z
-    .object({
+    .strictObject({
       maxMessageBytes: z.number().int().min(1024).max(1_048_576).default(65_535),
       maxHeaders: z.number().int().min(8).max(1024).default(256),
       maxLineLength: z.number().int().min(256).max(65_535).default(8192),
@@ -75,7 +75,7 @@ const sip = z.object({
 });
 
 const rtp = z
-  .object({
+  .strictObject({
     host: host.default('127.0.0.1'),
     portMin: port.default(20_000),
     portMax: port.default(29_999),
@@ -83,7 +83,7 @@ const rtp = z
   })
   .refine((r) => r.portMin <= r.portMax, { message: 'portMin must not exceed portMax', path: ['portMin'] });
 
-const http = z.object({
+const http = z.strictObject({
   enabled: z.boolean().default(true),
   host: host.default('127.0.0.1'),
   port: port.default(8080),
@@ -91,12 +91,12 @@ const http = z.object({
   apiKeys: z.array(z.string().min(8)).default([]),
 });
 
-const providers = z.object({
+const providers = z.strictObject({
   deepgram: z
-    .object({ apiKey: z.string().min(1), baseUrl: z.string().url().optional(), model: z.string().default('nova-3') })
+    .strictObject({ apiKey: z.string().min(1), baseUrl: z.string().url().optional(), model: z.string().default('nova-3') })
     .optional(),
   elevenlabs: z
-    .object({
+    .strictObject({
       apiKey: z.string().min(1),
       baseUrl: z.string().url().optional(),
       voiceId: z.string().min(1),
@@ -104,23 +104,23 @@ const providers = z.object({
     })
     .optional(),
   openai: z
-    .object({ apiKey: z.string().min(1), baseUrl: z.string().url().optional(), model: z.string().default('gpt-4o-mini') })
+    .strictObject({ apiKey: z.string().min(1), baseUrl: z.string().url().optional(), model: z.string().default('gpt-4o-mini') })
     .optional(),
   gemini: z
-    .object({ apiKey: z.string().min(1), baseUrl: z.string().url().optional(), model: z.string().default('gemini-2.5-flash') })
+    .strictObject({ apiKey: z.string().min(1), baseUrl: z.string().url().optional(), model: z.string().default('gemini-2.5-flash') })
     .optional(),
-  sherpa: z.object({ sttModelDir: z.string().optional(), ttsModelDir: z.string().optional() }).optional(),
-  flite: z.object({ voice: z.enum(['kal', 'kal16', 'awb', 'rms', 'slt']).default('slt') }).default({ voice: 'slt' }),
+  sherpa: z.strictObject({ sttModelDir: z.string().optional(), ttsModelDir: z.string().optional() }).optional(),
+  flite: z.strictObject({ voice: z.enum(['kal', 'kal16', 'awb', 'rms', 'slt']).default('slt') }).default({ voice: 'slt' }),
 });
 
-const vad = z.object({
+const vad = z.strictObject({
   engine: z.enum(['silero', 'energy']).default('silero'),
   threshold: z.number().min(0).max(1).default(0.5),
   minSpeechMs: z.number().int().min(0).default(250),
   minSilenceMs: z.number().int().min(0).default(500),
 });
 
-const agent = z.object({
+const agent = z.strictObject({
   systemPrompt: z.string().default('You are a helpful voice assistant. Keep answers short and spoken.'),
   greeting: z.string().optional(),
   llm: z.enum(['openai', 'gemini', 'none']).default('none'),
@@ -133,19 +133,19 @@ const agent = z.object({
   toolLoopWarnAfter: z.number().int().positive().default(50),
 });
 
-const limits = z.object({
+const limits = z.strictObject({
   maxConcurrentCalls: z.number().int().positive().default(1000),
   maxCallSeconds: z.number().int().positive().default(3600),
 });
 
-const log = z.object({
+const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Replace transcripts, DTMF digits and tool arguments in logs with "[redacted]". */
   redactContent: z.boolean().default(false),
 });
 
 export const configSchema = z
-  .object({
+  .strictObject({
     log: log.default({ level: 'info', redactContent: false }),
     sip: sip.default(() => sip.parse({})),
     rtp: rtp.default(() => rtp.parse({})),

@@ -9,6 +9,8 @@ export type Logger = PinoLogger;
 
 export const REDACTABLE_KEYS = ['transcript', 'digits', 'toolArgs', 'toolResult'] as const;
 
+const SECRET_KEYS = ['apiKey', 'password', 'secret', 'token', 'authorization'] as const;
+
 export interface LoggerSettings {
   level: string;
   /** Replace transcripts, digits and tool arguments with "[redacted]". */
@@ -21,15 +23,8 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     base: { service: 'callroom' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: [
-        '*.apiKey',
-        '*.password',
-        '*.secret',
-        '*.token',
-        'apiKey',
-        'password',
-        ...(settings.redactContent ? REDACTABLE_KEYS.flatMap((k) => [k, `*.${k}`]) : []),
-      ],
+      // Top level and two levels down: log calls put these keys in small objects, not deep trees.
+      paths: [...SECRET_KEYS, ...(settings.redactContent ? REDACTABLE_KEYS : [])].flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
       censor: '[redacted]',
     },
   };

@@ -106,6 +106,41 @@ describe('callroom CLI', () => {
     expect(r.stderr).toMatch(/providers\.sherpa\.sttModelDir: missing .*tokens\.txt/);
   });
 
+  it('npm start runs serve through the pinned runtime', async () => {
+    const cfg = join(dir, 'npm-start.yaml');
+    await writeFile(cfg, SERVE_CONFIG);
+    const child = spawn('npm', ['start', '--silent', '--', '--config', cfg], {
+      cwd: join(import.meta.dirname, '../../..'),
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+      detached: true,
+    });
+    children.push(child);
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += String(d);
+        if (out.includes('"http listening"')) resolve();
+      });
+      void exit.then((code) => reject(new Error(`npm start exited with ${code}: ${out}`)));
+    });
+    expect(out).toContain('"starting callroom"');
+    process.kill(-(child.pid as number), 'SIGTERM');
+    await exit;
+  });
+
+  it('serve stays up with HTTP disabled until signalled', async () => {
+    const cfg = join(dir, 'nohttp.yaml');
+    await writeFile(cfg, 'http:\n  enabled: false\n');
+    const child = spawn(process.execPath, [BIN, 'serve', '--config', cfg], { env: { PATH: process.env.PATH ?? '' } });
+    children.push(child);
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
+
   it('serve exits non-zero on a bad config', async () => {
     const bad = join(dir, 'bad-serve.yaml');
     await writeFile(bad, 'http:\n  port: -1\n');

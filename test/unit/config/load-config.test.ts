@@ -87,6 +87,33 @@ describe('loadConfig', () => {
     expect(err.code).toBe('CR_CONFIG_INVALID');
   });
 
+  it('names misspelt keys at every level', async () => {
+    const p = await file('typo.yaml', 'sip:\n  ech: true\n  listen:\n    - { transport: udp, prot: 5070 }\n  trunks:\n    - name: t\n      auth: { username: u, password: p, realmm: x }\n');
+    const text = (await configError(loadConfig(p, {}))).issues.join('\n');
+    expect(text).toMatch(/^sip: Unrecognized key: "ech"/m);
+    expect(text).toMatch(/^sip\.listen\.0: Unrecognized key: "prot"/m);
+    expect(text).toMatch(/^sip\.trunks\.0\.auth: Unrecognized key: "realmm"/m);
+  });
+
+  it('never quotes the source of a JSON or YAML syntax error', async () => {
+    const json = await configError(loadConfig(await file('leak.json', '{"providers":{"openai":{"apiKey": sk-LEAKME123}}}'), {}));
+    expect(json.message).toMatch(/leak.json: not valid JSON/);
+    expect(json.message).not.toContain('LEAKME');
+    const yaml = await configError(loadConfig(await file('leak.yaml', 'providers:\n  openai: { apiKey: "sk-LEAK\n'), {}));
+    expect(yaml.message).toMatch(/not valid YAML at line \d+, column \d+/);
+    expect(yaml.message).not.toContain('LEAK');
+  });
+
+  it('keeps a numeric-looking secret from the environment as a string, and indexes arrays', async () => {
+    const config = await loadConfig('config/default.yaml', {
+      CALLROOM_PROVIDERS__OPENAI__API_KEY: '12345678',
+      CALLROOM_SIP__LISTEN__0__PORT: '5070',
+    });
+    expect(config.providers.openai?.apiKey).toBe('12345678');
+    expect(config.sip.listen[0]).toEqual({ transport: 'udp', host: '127.0.0.1', port: 5070 });
+    expect(config.sip.listen).toHaveLength(2);
+  });
+
   it('checks cross-field rules', async () => {
     const err = await configError(loadConfig(await file('r.yaml', 'rtp:\n  portMin: 3000\n  portMax: 2000\n'), {}));
     expect(err.issues.join('\n')).toMatch(/rtp\.portMin: portMin must not exceed portMax/);
@@ -110,6 +137,12 @@ describe('redactConfig', () => {
     );
     expect(out).not.toMatch(/k1|p1|k2/);
     expect(out).toContain('[secret]');
+  });
+
+  it('hides credentials inside URLs', () => {
+    const out = JSON.stringify(redactConfig({ providers: { openai: { baseUrl: 'https://user:pa55@llm.internal/v1' } } }));
+    expect(out).toContain('https://[secret]@llm.internal/v1');
+    expect(out).not.toContain('pa55');
   });
 
   it('leaves non-object env targets alone', () => {

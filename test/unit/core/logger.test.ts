@@ -30,5 +30,9 @@ describe('logger', () => {
     expect(line).toMatchObject({ transcript: '[redacted]', digits: '[redacted]', toolArgs: '[redacted]' });
     expect((line?.provider as Record<string, unknown>).apiKey).toBe('[redacted]');
     expect(JSON.stringify(line)).not.toContain('4111');
+    log.info({ call: { tool: { toolArgs: { card: '4222' }, apiKey: 'sk-deep' } } }, 'nested');
+    const nested = JSON.stringify(out.lines()[1]);
+    expect(nested).not.toContain('4222');
+    expect(nested).not.toContain('sk-deep');
   });
 });
