@@ -299,7 +299,9 @@ export class DtmfSender {
     const covered = Math.min(t + this.#packetMs, this.#totalMs);
     if (this.#endsSent > 0 || covered >= this.#totalMs) {
       this.#endsSent++;
-      const out = this.#packet(false, true, this.#samples(this.#totalMs));
+      // §2.3.2, §2.5.1.2: the first packet of an event carries the marker, even when a one-packet digit's first packet
+      // is already an end packet; the redundant ends that follow do not.
+      const out = this.#packet(t === 0, true, this.#samples(this.#totalMs));
       if (this.#endsSent >= END_PACKETS) {
         this.#state = this.#gapMs > 0 ? 'gap' : 'idle';
         this.#gapLeftMs = this.#gapMs;

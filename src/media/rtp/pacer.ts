@@ -41,7 +41,12 @@ export interface PacerOptions {
   readonly resolutionMs?: number;
   /** Most slots one stream sends in a single wake-up when catching up. Default 5. */
   readonly maxBurst?: number;
-  /** Slots due this close to now count as due (timer granularity). Default 0. */
+  /**
+   * Slots due this close to now count as due. Default 1 ms: Node timers run off a millisecond-truncated loop
+   * clock, so a timer often fires a fraction of a millisecond before its slot by `performance.now()`; with 0 that
+   * wake-up finds nothing due and re-arms a sub-millisecond timer that Node raises to 1 ms, which nearly doubles
+   * the wake-ups and makes the slot late. Sending up to 1 ms early is far inside any receiver's jitter buffer.
+   */
   readonly earlyMs?: number;
   readonly logger?: Logger;
 }
@@ -117,9 +122,10 @@ export class Pacer {
     this.clock = opts.clock ?? systemClock();
     this.#resolution = opts.resolutionMs ?? 5;
     this.#maxBurst = opts.maxBurst ?? 5;
-    this.#earlyMs = opts.earlyMs ?? 0;
+    this.#earlyMs = opts.earlyMs ?? 1;
     this.#logger = opts.logger;
     if (!(this.#resolution > 0)) throw new RangeError('resolutionMs must be > 0');
+    if (!(this.#earlyMs >= 0)) throw new RangeError('earlyMs must be >= 0');
     if (!(this.#maxBurst >= 1)) throw new RangeError('maxBurst must be >= 1');
   }
 

@@ -66,8 +66,15 @@ export interface RtpSessionOptions extends RtpSessionHandlers {
   readonly queuePolicy?: OverflowPolicy;
   /** Sent in slots with nothing queued (e.g. one ptime of encoded silence). Default: send nothing. */
   readonly idlePayload?: Uint8Array;
-  /** Latch to the source address of received RTP (RFC 4961). Default true. */
+  /**
+   * Latch to the source address of received RTP (RFC 4961). Default true. The first source of valid RTP after
+   * open or `setRemote` is latched; RTP from any other source is then refused (`stats().ignored.foreignSource`)
+   * until the latched one has been silent for `relatchAfterMs`. When false, every source is heard and the
+   * destination only changes by `setRemote`.
+   */
   readonly symmetric?: boolean;
+  /** Silence of the latched source after which another source may take over, ms. Default 1000; Infinity: never. */
+  readonly relatchAfterMs?: number;
   readonly logger?: Logger;
   /** Instrumentation: scheduled and actual time of every packet sent, pacer clock ms. */
   readonly onSendTiming?: (dueMs: number, actualMs: number) => void;
@@ -82,8 +89,17 @@ export interface RtpSessionStats {
     readonly jitterMs: number;
     readonly ssrc: number | undefined;
   };
-  /** Datagrams that were not RTP: STUN, RTCP (no RTCP processing yet), DTLS, garbage or invalid RTP. */
-  readonly ignored: { readonly stun: number; readonly rtcp: number; readonly dtls: number; readonly invalid: number };
+  /**
+   * Datagrams not processed: STUN, RTCP (no RTCP processing yet), DTLS, garbage or invalid RTP, and valid RTP
+   * refused because it came from another source than the latched one (symmetric RTP).
+   */
+  readonly ignored: {
+    readonly stun: number;
+    readonly rtcp: number;
+    readonly dtls: number;
+    readonly invalid: number;
+    readonly foreignSource: number;
+  };
   readonly latches: number;
   readonly queue: { readonly size: number; readonly dropped: number };
   /** Slots skipped because the process stalled (timestamp advanced, nothing sent). */

@@ -1,7 +1,8 @@
 /**
- * One call leg's RTP: a UDP socket, an outbound stream paced by the process-wide Pacer, symmetric latching,
- * RFC 4733 DTMF both ways, and RFC 3550 statistics. The SIP layer creates one per call and configures it from
- * SDP (`setRemote`, `setCodec`); payloads are opaque encoded frames.
+ * One call leg's RTP: a UDP socket, an outbound stream paced by the process-wide Pacer, symmetric latching with
+ * learning (source-latch.ts), RFC 4733 DTMF both ways, and RFC 3550 statistics. The SIP layer creates one per
+ * call and configures it from SDP (`setRemote`, `setCodec`); payloads are opaque encoded frames. Packets go out
+ * through rtp-transmitter.ts.
  *
  * Send side, per slot of ptime: DTMF packet if an event is on the wire, else the next queued payload, else the
  * idle payload if configured, else nothing. The RTP timestamp advances every slot whether or not anything is
@@ -16,11 +17,12 @@ import { CallroomError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { classifyDatagram } from './demux.ts';
 import { DtmfReceiver, DtmfSender, type DtmfEvent } from './dtmf-4733.ts';
-import { parseRtpDetailed, serializeRtp, RTP_HEADER_SIZE, type RtpPacket } from './packet.ts';
+import { parseRtpDetailed, type RtpPacket } from './packet.ts';
 import type { Pacer, PacerClient, PacerRegistration } from './pacer.ts';
 import type { PortAllocator } from './port-allocator.ts';
 import { RtpReceiveStats } from './receive-stats.ts';
-import { TxBuffers } from './tx-buffers.ts';
+import { RtpTransmitter } from './rtp-transmitter.ts';
+import { SourceLatch } from './source-latch.ts';
 import { bindUdp, closeUdp } from './udp-bind.ts';
 import type {
   RtpCodecConfig,
@@ -42,16 +44,6 @@ export type {
 } from './rtp-session-options.ts';
 
 const DEFAULT_TE_PT = 101;
-const EMPTY: Uint8Array = new Uint8Array(0);
-
-interface MutableHeader {
-  marker: boolean;
-  payloadType: number;
-  sequenceNumber: number;
-  timestamp: number;
-  ssrc: number;
-  payload: Uint8Array;
-}
 
 /**
  * RTP for one call leg. Create with `RtpSession.open`, feed encoded payloads with `enqueue`/`write`, receive
@@ -72,7 +64,8 @@ export class RtpSession implements PacerClient {
   readonly #onSendTiming: ((dueMs: number, actualMs: number) => void) | undefined;
   #te: TelephoneEventConfig | null;
   readonly #family: number;
-  readonly #tx = new TxBuffers();
+  readonly #tx: RtpTransmitter;
+  readonly #latch: SourceLatch;
   readonly #rx = new RtpReceiveStats();
   #dtmfRx: DtmfReceiver;
   #dtmfTx: DtmfSender | null;
@@ -82,29 +75,27 @@ export class RtpSession implements PacerClient {
   #onPacket: ((pkt: RtpPacket, from: RtpRemote) => void) | undefined;
   #onDtmf: ((ev: DtmfEvent) => void) | undefined;
   #onLatch: ((remote: RtpRemote) => void) | undefined;
-  #seq: number;
   #ts: number;
   #talking = false;
   #closed = false;
   #closing: Promise<void> | null = null;
-  // Mutable header fields reused for every packet sent.
-  readonly #hdr: MutableHeader = { marker: false, payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0, payload: EMPTY };
-  #sentPackets = 0;
-  #sentBytes = 0;
   #sentDtmf = 0;
   #ignoredStun = 0;
   #ignoredRtcp = 0;
   #ignoredDtls = 0;
   #invalid = 0;
+  #foreign = 0;
   #latches = 0;
   #skippedSlots = 0;
   #rxErrors = 0;
-  #txErrors = 0;
 
   /** Bind a socket and start pacing. Rejects with a CallroomError when no port can be bound. */
   static async open(opts: RtpSessionOptions): Promise<RtpSession> {
     validateCodec(opts.codec);
     if (opts.remote !== undefined) validateRemote(opts.remote);
+    if (opts.relatchAfterMs !== undefined && !(opts.relatchAfterMs >= 0)) {
+      throw new CallroomError('CR_RTP_OPTIONS_INVALID', 'relatchAfterMs must be >= 0');
+    }
     if (opts.remote !== undefined && isIP(opts.remote.address) !== isIP(opts.bindAddress ?? '0.0.0.0')) {
       throw new CallroomError('CR_RTP_REMOTE_INVALID', 'remote address family differs from the bind address');
     }
@@ -128,6 +119,7 @@ export class RtpSession implements PacerClient {
     this.#codec = opts.codec;
     this.#samplesPerPacket = samplesPerPacket(opts.codec);
     this.#family = isIP(opts.bindAddress ?? '0.0.0.0');
+    this.#latch = new SourceLatch(opts.relatchAfterMs);
     this.#remote = null;
     if (opts.remote) this.setRemote(opts.remote.address, opts.remote.port);
     this.#queue = new BoundedChannel<Uint8Array>(opts.queueCapacity ?? 50, opts.queuePolicy ?? 'drop-oldest');
@@ -140,9 +132,9 @@ export class RtpSession implements PacerClient {
     this.#onLatch = opts.onLatch;
     const rnd = crypto.getRandomValues(new Uint32Array(3));
     this.ssrc = (opts.ssrc ?? (rnd[0] as number)) >>> 0;
-    this.#seq = (opts.initialSequence ?? (rnd[1] as number)) & 0xffff;
+    const initialSequence = opts.initialSequence ?? (rnd[1] as number);
+    this.#tx = new RtpTransmitter({ socket, ssrc: this.ssrc, initialSequence, port, logger: opts.logger });
     this.#ts = (opts.initialTimestamp ?? (rnd[2] as number)) >>> 0;
-    this.#hdr.ssrc = this.ssrc;
     this.#te = opts.telephoneEvent === null ? null : { payloadType: DEFAULT_TE_PT, ...opts.telephoneEvent };
     this.#dtmfRx = this.#makeDtmfReceiver();
     this.#dtmfTx = this.#makeDtmfSender();
@@ -171,7 +163,10 @@ export class RtpSession implements PacerClient {
     return this.#closed;
   }
 
-  /** Send to this address from now on (SDP answer, re-INVITE). Latching may move it again. */
+  /**
+   * Send to this address from now on (SDP answer, re-INVITE). Re-opens learning: the first source of valid RTP
+   * after this call is latched, even if it differs from this address (NAT) and even if the old source is active.
+   */
   setRemote(address: string, port: number): void {
     const remote = { address, port };
     validateRemote(remote);
@@ -179,6 +174,7 @@ export class RtpSession implements PacerClient {
       throw new CallroomError('CR_RTP_REMOTE_INVALID', 'remote address family differs from the bound socket');
     }
     this.#remote = remote;
+    this.#latch.learn();
   }
 
   /**
@@ -240,7 +236,7 @@ export class RtpSession implements PacerClient {
 
   stats(): RtpSessionStats {
     return {
-      sent: { packets: this.#sentPackets, bytes: this.#sentBytes, dtmfPackets: this.#sentDtmf },
+      sent: { packets: this.#tx.packets, bytes: this.#tx.bytes, dtmfPackets: this.#sentDtmf },
       received: {
         packets: this.#rx.packets,
         bytes: this.#rx.bytes,
@@ -248,11 +244,17 @@ export class RtpSession implements PacerClient {
         jitterMs: this.#rx.jitterMs,
         ssrc: this.#rx.ssrc,
       },
-      ignored: { stun: this.#ignoredStun, rtcp: this.#ignoredRtcp, dtls: this.#ignoredDtls, invalid: this.#invalid },
+      ignored: {
+        stun: this.#ignoredStun,
+        rtcp: this.#ignoredRtcp,
+        dtls: this.#ignoredDtls,
+        invalid: this.#invalid,
+        foreignSource: this.#foreign,
+      },
       latches: this.#latches,
       queue: { size: this.#queue.size, dropped: this.#queue.dropped },
       skippedSlots: this.#skippedSlots,
-      errors: { receive: this.#rxErrors, send: this.#txErrors },
+      errors: { receive: this.#rxErrors, send: this.#tx.errors },
     };
   }
 
@@ -277,13 +279,20 @@ export class RtpSession implements PacerClient {
         return;
       }
       const now = this.#pacer.clock.now();
-      const remote = this.#remote;
-      if (this.#symmetric && (remote === null || remote.port !== from.port || remote.address !== from.address)) {
-        // RFC 4961: send where the peer's RTP really comes from (NAT, or an SDP address that is not the source).
-        const latched = { address: from.address, port: from.port };
-        this.#remote = latched;
-        this.#latches++;
-        this.#onLatch?.(latched);
+      if (this.#symmetric) {
+        // RFC 4961: send where the peer's RTP really comes from (NAT, or an SDP address that is not the source),
+        // but only the source learned first; another one is refused while that one is alive.
+        const verdict = this.#latch.admit(this.#remote, from, now);
+        if (verdict === 'refuse') {
+          this.#foreign++;
+          return;
+        }
+        if (verdict === 'latch') {
+          const latched = { address: from.address, port: from.port };
+          this.#remote = latched;
+          this.#latches++;
+          this.#onLatch?.(latched);
+        }
       }
       const isDtmf = this.#te !== null && pkt.payloadType === this.#te.payloadType;
       this.#rx.update(pkt, buf.length, now, this.#codec.clockRate, !isDtmf);
@@ -345,36 +354,10 @@ export class RtpSession implements PacerClient {
   #send(payloadType: number, marker: boolean, timestamp: number, payload: Uint8Array, dueMs: number): void {
     const remote = this.#remote;
     if (remote === null) return;
-    const h = this.#hdr;
-    h.payloadType = payloadType;
-    h.marker = marker;
-    h.sequenceNumber = this.#seq;
-    h.timestamp = timestamp;
-    h.payload = payload;
-    const buf = this.#tx.acquire(RTP_HEADER_SIZE + payload.length);
-    const pkt = serializeRtp(h, buf);
-    h.payload = EMPTY; // do not keep the caller's payload alive
-    try {
-      this.#socket.send(pkt, 0, pkt.length, remote.port, remote.address, this.#onSent);
-      this.#tx.issued();
-    } catch (err) {
-      this.#txErrors++;
-      this.#logger?.warn({ err, port: this.port }, 'rtp send failed');
-      return;
+    if (this.#tx.send(remote, payloadType, marker, timestamp, payload)) {
+      this.#onSendTiming?.(dueMs, this.#pacer.clock.now());
     }
-    this.#seq = (this.#seq + 1) & 0xffff;
-    this.#sentPackets++;
-    this.#sentBytes += pkt.length;
-    this.#onSendTiming?.(dueMs, this.#pacer.clock.now());
   }
-
-  #onSent = (err: Error | null): void => {
-    this.#tx.completed();
-    if (err) {
-      this.#txErrors++;
-      this.#logger?.debug({ err, port: this.port }, 'rtp send error');
-    }
-  };
 
   #emitDtmf(ev: DtmfEvent): void {
     try {
@@ -399,7 +382,6 @@ export class RtpSession implements PacerClient {
     });
   }
 }
-
 
 function samplesPerPacket(codec: RtpCodecConfig): number {
   return Math.round((codec.clockRate * codec.ptimeMs) / 1000);

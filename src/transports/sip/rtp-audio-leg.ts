@@ -111,7 +111,7 @@ export class RtpAudioLeg implements PacerClient {
     }
     this.#session.setCodec({ payloadType: audio.payloadType, clockRate: 8000, ptimeMs: audio.ptime });
     this.#session.setTelephoneEvent(audio.dtmfPayloadType === undefined ? null : { payloadType: audio.dtmfPayloadType });
-    // c=0.0.0.0 (RFC 2543 hold) leaves the old destination; symmetric RTP re-latches on resume.
+    // c=0.0.0.0 (RFC 2543 hold) keeps the old destination; a new SDP address reopens symmetric-RTP learning.
     if (audio.remoteAddress !== '0.0.0.0' && audio.remotePort !== 0) this.#session.setRemote(audio.remoteAddress, audio.remotePort);
     this.#sendEnabled = audio.direction === 'sendrecv' || audio.direction === 'sendonly';
     if (!this.#sendEnabled) this.clearOutput();

@@ -196,6 +196,133 @@ describe('RtpSession over 127.0.0.1', () => {
     expect(s.stats().latches).toBe(1);
   });
 
+  it('stays latched while the peer is active: a stray or alternating source is refused, counted, not delivered', async () => {
+    const { clock, pacer } = fakePacer();
+    const peer = await sink();
+    const stranger = await sink();
+    const got: Array<{ seq: number; port: number }> = [];
+    const latched: Array<{ address: string; port: number }> = [];
+    const dtmf: DtmfEvent[] = [];
+    const s = await session({
+      pacer,
+      remote: { address: LO, port: peer.port },
+      onPacket: (p, from) => got.push({ seq: p.sequenceNumber, port: from.port }),
+      onLatch: (r) => latched.push(r),
+      onDtmf: (e) => dtmf.push(e),
+    });
+    const rtp = (seq: number, pt = 0, payload = frame(0)): Uint8Array =>
+      serializeRtp({ payloadType: pt, sequenceNumber: seq, timestamp: seq * 160, ssrc: 77, payload });
+    await peer.send(rtp(1), s.port);
+    await waitFor(() => got.length === 1);
+    clock.advance(20);
+    // one stray audio packet and one stray DTMF start from a third port while the peer is active
+    await stranger.send(rtp(500), s.port);
+    await stranger.send(rtp(501, 101, Uint8Array.from([5, 10, 0, 160])), s.port);
+    await waitFor(() => s.stats().ignored.foreignSource === 2);
+    expect(got).toEqual([{ seq: 1, port: peer.port }]);
+    expect(dtmf).toHaveLength(0);
+    expect(s.remote).toEqual({ address: LO, port: peer.port });
+    expect(latched).toHaveLength(0); // the first source was the SDP address itself: locked, no move
+    expect(s.stats().received.packets).toBe(1);
+
+    // two sources alternating: no flip-flop, the stranger never gets the outbound audio
+    for (let i = 0; i < 4; i++) {
+      await peer.send(rtp(2 + i), s.port);
+      await stranger.send(rtp(502 + i), s.port);
+      clock.advance(20);
+    }
+    await waitFor(() => s.stats().ignored.foreignSource === 6 && got.length === 5);
+    expect(got.every((g) => g.port === peer.port)).toBe(true);
+    s.enqueue(frame(9));
+    clock.advance(20);
+    await waitFor(() => peer.packets.length === 1);
+    expect(peer.packets[0]!.pkt.payload[0]).toBe(9);
+    expect(stranger.packets).toHaveLength(0);
+    expect(s.stats().latches).toBe(0);
+    expect(s.remote).toEqual({ address: LO, port: peer.port });
+  });
+
+  it.each([
+    { relatchAfterMs: undefined, windowMs: 1000 },
+    { relatchAfterMs: 200, windowMs: 200 },
+  ])('re-latches to a new source only after the latched one was silent for relatchAfterMs ($windowMs ms)', async ({ relatchAfterMs, windowMs }) => {
+    const { clock, pacer } = fakePacer();
+    const got: number[] = [];
+    const latched: number[] = [];
+    const s = await session({
+      pacer,
+      ...(relatchAfterMs !== undefined ? { relatchAfterMs } : {}),
+      onPacket: (_p, from) => got.push(from.port),
+      onLatch: (r) => latched.push(r.port),
+    });
+    const pkt = serializeRtp({ payloadType: 0, sequenceNumber: 1, timestamp: 0, ssrc: 5, payload: frame(0) });
+    const A = { address: LO, port: 40000 };
+    const B = { address: LO, port: 40002 };
+    s.handleDatagram(pkt, A);
+    expect(s.remote).toEqual(A);
+    clock.advance(100);
+    s.handleDatagram(pkt, A); // A last heard at 100 ms
+    clock.advance(windowMs - 1);
+    s.handleDatagram(pkt, B); // A silent for windowMs - 1: refused
+    expect(s.remote).toEqual(A);
+    expect(s.stats().ignored.foreignSource).toBe(1);
+    clock.advance(2);
+    s.handleDatagram(pkt, B); // A silent for windowMs + 1: B is latched
+    expect(s.remote).toEqual(B);
+    s.handleDatagram(pkt, A); // and now A is the stranger
+    expect(got).toEqual([A.port, A.port, B.port]);
+    expect(latched).toEqual([A.port, B.port]);
+    expect(s.stats().latches).toBe(2);
+    expect(s.stats().ignored.foreignSource).toBe(2);
+    expect(s.stats().received.packets).toBe(3);
+  });
+
+  it('re-opens learning on setRemote (new SDP): the first source after it is latched, the old one refused', async () => {
+    const { clock, pacer } = fakePacer();
+    const got: number[] = [];
+    const latched: number[] = [];
+    const s = await session({ pacer, onPacket: (_p, from) => got.push(from.port), onLatch: (r) => latched.push(r.port) });
+    const pkt = serializeRtp({ payloadType: 0, sequenceNumber: 1, timestamp: 0, ssrc: 5, payload: frame(0) });
+    const A = { address: LO, port: 40000 };
+    const B = { address: LO, port: 40002 };
+    const C = { address: LO, port: 40004 };
+    s.handleDatagram(pkt, A);
+    clock.advance(20);
+    s.setRemote(C.address, C.port); // re-INVITE: A was active 20 ms ago, yet learning starts over
+    expect(s.remote).toEqual(C);
+    s.handleDatagram(pkt, B);
+    expect(s.remote).toEqual(B);
+    s.handleDatagram(pkt, A);
+    expect(s.remote).toEqual(B);
+    // a new SDP whose address is where the peer sends from: locks there without a latch event
+    s.setRemote(A.address, A.port);
+    s.handleDatagram(pkt, A);
+    s.handleDatagram(pkt, B);
+    expect(s.remote).toEqual(A);
+    expect(got).toEqual([A.port, B.port, A.port]);
+    expect(latched).toEqual([A.port, B.port]);
+    expect(s.stats().ignored.foreignSource).toBe(2);
+  });
+
+  it('without symmetric RTP accepts every source and never moves the SDP destination', async () => {
+    const { pacer } = fakePacer();
+    const got: number[] = [];
+    const s = await session({ pacer, symmetric: false, remote: { address: LO, port: 40010 }, onPacket: (_p, f) => got.push(f.port) });
+    const pkt = serializeRtp({ payloadType: 0, sequenceNumber: 1, timestamp: 0, ssrc: 5, payload: frame(0) });
+    for (const port of [40000, 40002, 40000]) s.handleDatagram(pkt, { address: LO, port });
+    expect(got).toEqual([40000, 40002, 40000]);
+    expect(s.remote).toEqual({ address: LO, port: 40010 });
+    expect(s.stats()).toMatchObject({ latches: 0, ignored: { foreignSource: 0 } });
+  });
+
+  it('rejects a negative or NaN relatchAfterMs', async () => {
+    const { pacer } = fakePacer();
+    for (const relatchAfterMs of [-1, Number.NaN]) {
+      const err = await RtpSession.open({ pacer, bindAddress: LO, port: 0, codec: PCMU, relatchAfterMs }).catch((e: unknown) => e);
+      expect(isCallroomError(err)).toBe(true);
+    }
+  });
+
   it('ignores a STUN binding request: no packet callback, no latch, a counter', async () => {
     const { pacer } = fakePacer();
     const k = await sink();
@@ -225,7 +352,7 @@ describe('RtpSession over 127.0.0.1', () => {
   });
 
   it('never throws on hostile datagrams fed to the receive path, and still works after (property)', async () => {
-    const { pacer } = fakePacer();
+    const { clock, pacer } = fakePacer();
     const got: RtpPacket[] = [];
     const s = await session({ pacer, onPacket: (p) => got.push(p) });
     const valid = serializeRtp({ payloadType: 0, sequenceNumber: 5, timestamp: 5, ssrc: 5, payload: frame(1) });
@@ -247,13 +374,18 @@ describe('RtpSession over 127.0.0.1', () => {
       { numRuns: 3000 },
     );
     const st = s.stats();
-    expect(st.received.packets + st.ignored.stun + st.ignored.rtcp + st.ignored.dtls + st.ignored.invalid).toBe(n);
+    // every datagram is counted exactly once; valid RTP from other ports than the first one latched is refused
+    expect(
+      st.received.packets + st.ignored.stun + st.ignored.rtcp + st.ignored.dtls + st.ignored.invalid + st.ignored.foreignSource,
+    ).toBe(n);
     expect(st.errors.receive).toBe(0);
     // a handler that throws is contained too
     const t = await session({ pacer, onPacket: () => { throw new Error('consumer bug'); } });
     t.handleDatagram(valid, { address: LO, port: 4000 });
     expect(t.stats().errors.receive).toBe(1);
-    // and the real socket path still delivers after a burst of garbage
+    // and the real socket path still delivers after a burst of garbage (once the fuzzed source that was latched
+    // has been silent long enough for a new one to be learned)
+    clock.advance(1000);
     const k = await sink();
     const before = got.length;
     // garbage that cannot be RTP (first octet outside 128..191), of every length up to 50

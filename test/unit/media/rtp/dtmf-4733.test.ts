@@ -188,6 +188,31 @@ describe('DtmfSender', () => {
     expect(s.pending).toBe(0);
   });
 
+  // RFC 4733 §2.3.2, §2.5.1.2: the first packet of an event carries the marker even when it is already an end packet.
+  it.each([
+    { ptime: 20, durationMs: 20, samples: 160 },
+    { ptime: 20, durationMs: 10, samples: 160 }, // clamped up to one packet
+    { ptime: 60, durationMs: 60, samples: 480 },
+    { ptime: 60, durationMs: 50, samples: 480 }, // clamped up to one packet
+  ])('marks the first packet of a one-packet digit (ptime $ptime, $durationMs ms)', ({ ptime, durationMs, samples }) => {
+    const spp = ptime * 8;
+    const s = new DtmfSender({ packetMs: ptime, interDigitGapMs: 0 });
+    s.enqueue('59', durationMs);
+    const pkts = drive(s, 8, 1000, spp);
+    const sent = pkts.filter((p): p is DtmfPacketOut => p !== null);
+    expect(sent).toHaveLength(6);
+    expect(sent.map((p) => p.marker)).toEqual([true, false, false, true, false, false]);
+    expect(sent.map((p) => p.timestamp)).toEqual([1000, 1000, 1000, 1000 + 3 * spp, 1000 + 3 * spp, 1000 + 3 * spp]);
+    const parsed = sent.map((p) => parseTelephoneEvent(p.payload));
+    expect(parsed.every((p) => p?.end === true && p.duration === samples)).toBe(true);
+    expect(parsed.map((p) => p?.event)).toEqual([5, 5, 5, 9, 9, 9]);
+    // and a receiver reports each as one press of one packet's length
+    const { events, rx } = collect();
+    for (const p of sent) rx.receive(p);
+    expect(events.map((e) => `${e.type}:${e.digit}`)).toEqual(['digit-start:5', 'digit-end:5', 'digit-start:9', 'digit-end:9']);
+    expect(events.filter((e) => e.type === 'digit-end').map((e) => e.type === 'digit-end' && e.durationMs)).toEqual([ptime, ptime]);
+  });
+
   it('rejects a non-digit without queuing anything', () => {
     const s = new DtmfSender({ packetMs: 20 });
     expect(() => s.enqueue('12x')).toThrow(RangeError);

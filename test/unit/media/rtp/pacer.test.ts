@@ -56,7 +56,8 @@ describe('Pacer', () => {
     const random = rng(42);
     // Mostly up to 15 ms late, sometimes 20-60 ms: a wake-up then owes several slots.
     const clock = new LateClock(fake, () => (random() < 0.05 ? 20 + random() * 40 : random() * 15));
-    const pacer = new Pacer({ clock, resolutionMs: 5, maxBurst: 10 });
+    // earlyMs 0: this test checks that no slot is ever served before its due time (the default serves up to 1 ms early).
+    const pacer = new Pacer({ clock, resolutionMs: 5, maxBurst: 10, earlyMs: 0 });
     const c = recorder();
     const reg = pacer.register(c, 20);
     expect(reg.startMs).toBe(5);
@@ -162,6 +163,52 @@ describe('Pacer', () => {
     expect(calls.map((c) => c.due)).toEqual([10, 30, 50, 70, 100, 130, 160, 190]);
     expect(reg.periodMs).toBe(30);
     pacer.close();
+  });
+
+  it('by default serves a slot from a wake-up that fires 0.5 ms early, instead of an empty wake-up and a retry', () => {
+    // Node timers run off a millisecond-truncated loop clock and can fire up to ~1 ms before the requested delay
+    // by performance.now(); a delay under 1 ms is raised to 1 ms. Model both on the FakeClock.
+    const fake = new FakeClock(0);
+    const early: Clock = {
+      now: () => fake.now(),
+      setTimeout: (fn, ms) => fake.setTimeout(fn, Math.max(1, ms) - 0.5),
+      clearTimeout: (h) => fake.clearTimeout(h),
+    };
+    const pacer = new Pacer({ clock: early, resolutionMs: 5 });
+    const c = recorder();
+    pacer.register(c, 20);
+    fake.advance(2000);
+    expect(c.calls.length).toBeGreaterThanOrEqual(99);
+    c.calls.forEach((call, i) => {
+      expect(call.slot).toBe(i);
+      expect(call.due).toBe(5 + i * 20);
+      expect(call.now).toBe(call.due - 0.5); // served by the early wake-up itself
+    });
+    expect(pacer.stats().wakeups).toBe(c.calls.length);
+    pacer.close();
+    expect(fake.pending).toBe(0);
+  });
+
+  it('with the default earlyMs serves no slot more than 1 ms early under late-firing timers, and loses none', () => {
+    const fake = new FakeClock(3);
+    const random = rng(7);
+    const clock = new LateClock(fake, () => (random() < 0.05 ? 20 + random() * 40 : random() * 15));
+    const pacer = new Pacer({ clock, resolutionMs: 5, maxBurst: 10 });
+    const c = recorder();
+    pacer.register(c, 20);
+    while (c.calls.length < 5000) fake.advance(1 + Math.floor(random() * 7));
+    c.calls.forEach((call, i) => {
+      expect(call.slot).toBe(i);
+      expect(call.due).toBe(5 + i * 20);
+      expect(call.now).toBeGreaterThanOrEqual(call.due - 1);
+      expect(call.skipped).toBe(0);
+    });
+    expect(c.calls.some((x) => x.now < x.due)).toBe(true); // the early window was exercised
+    pacer.close();
+  });
+
+  it('rejects a negative earlyMs', () => {
+    expect(() => new Pacer({ clock: new FakeClock(0), earlyMs: -1 })).toThrow(RangeError);
   });
 
   it('stops its timer when the last client leaves and restarts for a new one', () => {
