@@ -4,12 +4,16 @@ import type { Config } from './config/schema.ts';
 import { redactConfig } from './config/redact.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { validateSttModelDir, validateTtsModelDir } from './providers/sherpa/validate-model-dir.ts';
+import { createVad } from './vad/create-vad.ts';
+import type { Vad } from './vad/vad.ts';
 import { VERSION } from './version.ts';
 
 /** A running gateway: everything `serve` started, and how to stop it. */
 export interface Gateway {
   readonly logger: Logger;
   readonly http: HttpApp | undefined;
+  /** The shared VAD engine calls use (one model session for every call). */
+  readonly vad: Vad;
   close(): Promise<void>;
 }
 
@@ -29,7 +33,12 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   if (sherpa?.ttsModelDir !== undefined) validateTtsModelDir(sherpa.ttsModelDir);
 
   let http: HttpApp | undefined;
+  let vad: Vad;
   try {
+    vad = await createVad(config.vad);
+    const engine = vad;
+    closers.push(() => engine.close());
+    logger.info({ engine: vad.name }, 'vad ready');
     if (config.http.enabled) {
       http = await startHttpServer({
         host: config.http.host,
@@ -52,6 +61,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   return {
     logger,
     http,
+    vad,
     async close() {
       if (closed) return;
       closed = true;
