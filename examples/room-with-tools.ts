@@ -24,17 +24,33 @@ import { httpTool } from '../src/room/http-tool.ts';
 import { McpToolProvider, type McpTransportKind } from '../src/room/mcp-tools.ts';
 import { RoomKit } from '../src/room/room-kit.ts';
 
-interface ExampleSettings {
+/** Where the example writes: the console by default, a buffer in its smoke test. */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+export interface ExampleSettings {
   readonly apiKey: string;
   readonly baseUrl: string | undefined;
   readonly model: string;
   readonly mcpUrl: string | undefined;
   readonly mcpTransport: McpTransportKind;
   readonly say: readonly string[];
+  /** The conversation (default process.stdout). */
+  readonly stdout?: TextSink;
+  /** Tool traces (default process.stderr). */
+  readonly stderr?: TextSink;
+}
+
+export interface ExampleResult {
+  /** Whether the assistant ended the call with its hang_up tool. */
+  readonly callEnded: boolean;
 }
 
 /** Run the example with explicit settings; returns when the conversation is over. */
-export async function runExample(settings: ExampleSettings): Promise<void> {
+export async function runExample(settings: ExampleSettings): Promise<ExampleResult> {
+  const stdout = settings.stdout ?? process.stdout;
+  const stderr = settings.stderr ?? process.stderr;
   const llm = new OpenAiLlm({ apiKey: settings.apiKey, model: settings.model, ...(settings.baseUrl === undefined ? {} : { baseUrl: settings.baseUrl }) });
   const ordersApi = await startOrdersApi();
   const demoMcp = settings.mcpUrl === undefined ? await startDemoMcp() : undefined;
@@ -88,22 +104,22 @@ export async function runExample(settings: ExampleSettings): Promise<void> {
   const room = kit.createRoom({ metadata: { callId: randomUUID() } });
   kit.attachChannel(room.id, 'assistant');
   kit.subscribeRoom(room.id, (e) => {
-    if (e.type === 'TOOL_CALL_START') process.stderr.write(`\n[tools] ${e.calls.map((c) => `${c.name}(${c.arguments})`).join(', ')}\n`);
-    if (e.type === 'TOOL_CALL_END') process.stderr.write(`[tool] ${e.name} ${e.status} in ${e.duration_ms.toFixed(0)} ms\n`);
+    if (e.type === 'TOOL_CALL_START') stderr.write(`\n[tools] ${e.calls.map((c) => `${c.name}(${c.arguments})`).join(', ')}\n`);
+    if (e.type === 'TOOL_CALL_END') stderr.write(`[tool] ${e.name} ${e.status} in ${e.duration_ms.toFixed(0)} ms\n`);
   });
 
   const turnOnce = async (text: string): Promise<void> => {
     const turn = kit.userTurn(room.id, { text, source: 'console' });
-    process.stdout.write('assistant> ');
-    for await (const delta of turn.text) process.stdout.write(delta);
+    stdout.write('assistant> ');
+    for await (const delta of turn.text) stdout.write(delta);
     const outcome = await turn.done;
-    process.stdout.write(outcome.reason === 'stop' ? '\n' : `\n[turn ended: ${outcome.reason}${outcome.error ? ` - ${outcome.error.message}` : ''}]\n`);
+    stdout.write(outcome.reason === 'stop' ? '\n' : `\n[turn ended: ${outcome.reason}${outcome.error ? ` - ${outcome.error.message}` : ''}]\n`);
   };
 
   try {
     if (settings.say.length > 0) {
       for (const line of settings.say) {
-        process.stdout.write(`you> ${line}\n`);
+        stdout.write(`you> ${line}\n`);
         await turnOnce(line);
         if (callEnded) break;
       }
@@ -117,7 +133,8 @@ export async function runExample(settings: ExampleSettings): Promise<void> {
       }
       rl.close();
     }
-    if (callEnded) process.stdout.write('[call ended by the assistant]\n');
+    if (callEnded) stdout.write('[call ended by the assistant]\n');
+    return { callEnded };
   } finally {
     await kit.close();
     await mcp.close();

@@ -53,6 +53,7 @@ export function agentAsTool(agent: Agent, options: AgentToolOptions): Tool {
           limits: { maxToolRounds: maxTurns - 1 },
           maxHandoffs: 0,
           logger: ctx.logger.child({ agentTool: agent.name }),
+          ...(ctx.clock === undefined ? {} : { clock: ctx.clock }),
         });
       } catch (err) {
         return `Error: agent ${agent.name} failed: ${errorMessage(err)}`;

@@ -1,14 +1,17 @@
-import type { Clock } from '../core/clock.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { TimeoutError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ChatMessage, LlmProvider, ToolDefinition } from '../providers/types.ts';
 import { agentAsTool, type AgentToolOptions } from './agent-tool.ts';
 import { handoff, handoffTool, type Handoff } from './handoff.ts';
 import type { Tracer } from './span.ts';
 import type { Tool, ToolHandler } from './tool.ts';
-import { runToolLoop, type ToolLoopEvent, type ToolLoopLimits, type ToolLoopResult, type ToolLoopStopReason } from './tool-loop.ts';
+import { resolveLoopLimits, type ToolLoopLimits } from './loop-limits.ts';
+import { runToolLoop, type ToolLoopEvent, type ToolLoopResult, type ToolLoopStopReason } from './tool-loop.ts';
 import { ToolPolicy } from './tool-policy.ts';
 import { ToolSet } from './tool-set.ts';
 import type { TurnGuard } from './turn-generation.ts';
+import { ArgValidator } from './validate-args.ts';
 
 export interface AgentOptions {
   readonly name: string;
@@ -28,6 +31,7 @@ export interface AgentOptions {
   readonly temperature?: number;
   readonly maxTokens?: number;
   readonly thinkingBudget?: number;
+  /** Validated at construction (a bad value throws ConfigError); one budget for a whole run, handoffs included. */
   readonly limits?: Partial<ToolLoopLimits>;
   readonly toolTimeoutMs?: number;
   readonly maxResultTokens?: number;
@@ -39,7 +43,7 @@ export interface AgentOverrides {
   readonly temperature?: number;
   readonly maxTokens?: number;
   readonly thinkingBudget?: number;
-  /** Added after the agent's own tools. */
+  /** Per-room tools: one with the name of an agent tool replaces it in place; the others are added after. */
   readonly tools?: ReadonlyArray<Tool | ToolDefinition>;
 }
 
@@ -56,11 +60,12 @@ export interface AgentRunOptions {
   readonly overrides?: AgentOverrides;
   /** Tools offered to every agent of the run, handoff targets included (room-scoped call control). */
   readonly roomTools?: ReadonlyArray<Tool>;
-  /** Replace the agent's loop limits for this run. */
+  /** Override the starting agent's loop limits for this run, field by field. */
   readonly limits?: Partial<ToolLoopLimits>;
   /** Handoffs followed in one run before it stops (guards against two agents bouncing forever). Default 8. */
   readonly maxHandoffs?: number;
-  readonly onEvent?: (event: ToolLoopEvent, agent: Agent) => void | Promise<void>;
+  /** Every loop event; `signal` aborts on barge-in and at the run's deadline (see `ToolLoopOptions.onEvent`). */
+  readonly onEvent?: (event: ToolLoopEvent, agent: Agent, signal: AbortSignal) => void | Promise<void>;
   readonly commit?: (message: ChatMessage) => void;
   readonly onHandoff?: (from: Agent, to: Agent) => void;
   readonly logger?: Logger;
@@ -89,8 +94,12 @@ export interface AgentRunResult {
 export class Agent {
   readonly options: AgentOptions;
   readonly #handoffs: readonly Handoff[];
+  /** Compiled argument schemas of this agent's tools, kept across its runs. */
+  readonly #validator = new ArgValidator();
 
   constructor(options: AgentOptions) {
+    // Fail at configuration time, not on the first call.
+    resolveLoopLimits(options.limits);
     this.options = options;
     this.#handoffs = (options.handoffs ?? []).map((h) => (h instanceof Agent ? handoff(h) : h));
   }
@@ -122,70 +131,112 @@ export class Agent {
     return agentAsTool(this, options);
   }
 
-  /** The tools one loop of this agent offers: its own, the run's extras, then its handoff tools. */
-  toolSet(extra: ReadonlyArray<Tool | ToolDefinition> = []): ToolSet {
-    const entries = [...(this.options.tools ?? []), ...extra, ...this.#handoffs.map(handoffTool)];
+  /**
+   * The tools one loop of this agent offers: its own (each replaced in place by a same-named entry of
+   * `overrides`, a room's binding tools), the remaining overrides, the run's extras, then its handoff tools.
+   */
+  toolSet(extra: ReadonlyArray<Tool | ToolDefinition> = [], overrides: ReadonlyArray<Tool | ToolDefinition> = []): ToolSet {
+    const byName = new Map<string, Tool | ToolDefinition>();
+    for (const o of overrides) if (!byName.has(nameOf(o))) byName.set(nameOf(o), o);
+    const own = this.options.tools ?? [];
+    const ownNames = new Set(own.map(nameOf));
+    const entries = [
+      ...own.map((t) => byName.get(nameOf(t)) ?? t),
+      ...overrides.filter((o) => !ownNames.has(nameOf(o))),
+      ...extra,
+      ...this.#handoffs.map(handoffTool),
+    ];
     return new ToolSet(entries, this.options.toolHandler);
   }
 
+  /**
+   * Run the conversation from `history`: this agent's loop, then each handoff target's, with the full
+   * history. The hops share one budget: one deadline (`toolLoopTimeoutSeconds`, from the start) and one
+   * `maxToolRounds` count, both taken from this agent's limits and the run's overrides, so handing off
+   * never buys a fresh allowance.
+   */
   async run(o: AgentRunOptions): Promise<AgentRunResult> {
     const history: ChatMessage[] = [...o.history];
     const committed: ChatMessage[] = [];
     const logger = o.logger ?? silentLogger();
+    const clock = o.clock ?? systemClock();
+    let limits: ToolLoopLimits;
+    try {
+      limits = resolveLoopLimits(o.limits, this.options.limits);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'agent run limits are invalid');
+      return { reason: 'error', text: '', finalText: '', messages: committed, rounds: 0, agent: this, error: err as Error };
+    }
+    const budget = new AbortController();
+    const timer =
+      limits.toolLoopTimeoutSeconds === null
+        ? undefined
+        : clock.setTimeout(() => budget.abort(new TimeoutError('agent run timed out')), limits.toolLoopTimeoutSeconds * 1000);
     let agent: Agent = this;
     let text = '';
     let rounds = 0;
-    for (let hops = 0; ; hops++) {
-      const first = agent === this;
-      const ov = first ? (o.overrides ?? {}) : {};
-      const opt = agent.options;
-      const temperature = ov.temperature ?? opt.temperature;
-      const maxTokens = ov.maxTokens ?? opt.maxTokens;
-      const thinkingBudget = ov.thinkingBudget ?? opt.thinkingBudget;
-      const current = agent;
-      const result: ToolLoopResult = await runToolLoop({
-        provider: opt.provider,
-        messages: [{ role: 'system', content: ov.systemPrompt ?? opt.instructions }, ...history],
-        tools: agent.toolSet([...(ov.tools ?? []), ...(o.roomTools ?? [])]),
-        policy: (opt.toolPolicy ?? ToolPolicy.permitAll()).resolve(o.role),
-        request: {
-          ...(opt.model === undefined ? {} : { model: opt.model }),
-          ...(temperature === undefined ? {} : { temperature }),
-          ...(maxTokens === undefined ? {} : { maxTokens }),
-          ...(thinkingBudget === undefined ? {} : { thinkingBudget }),
-        },
-        limits: { ...opt.limits, ...o.limits },
-        ...(o.signal === undefined ? {} : { signal: o.signal }),
-        ...(o.guard === undefined ? {} : { guard: o.guard }),
-        ...(o.roomId === undefined ? {} : { roomId: o.roomId }),
-        ...(o.roomMetadata === undefined ? {} : { roomMetadata: o.roomMetadata }),
-        ...(o.state === undefined ? {} : { state: o.state }),
-        ...(opt.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: opt.toolTimeoutMs }),
-        ...(opt.maxResultTokens === undefined ? {} : { maxResultTokens: opt.maxResultTokens }),
-        ...(o.tracer === undefined ? {} : { tracer: o.tracer }),
-        ...(o.clock === undefined ? {} : { clock: o.clock }),
-        logger: logger.child({ agent: agent.name }),
-        onEvent: (event) => o.onEvent?.(event, current),
-        commit: (message) => {
-          history.push(message);
-          committed.push(message);
-          o.commit?.(message);
-        },
-      });
-      text += result.text;
-      rounds += result.rounds;
-      const base = { text, messages: committed, rounds, agent };
-      if (result.reason !== 'handoff') {
-        return { ...base, reason: result.reason, finalText: result.finalText, ...(result.error === undefined ? {} : { error: result.error }) };
+    try {
+      for (let hops = 0; ; hops++) {
+        const first = agent === this;
+        const ov = first ? (o.overrides ?? {}) : {};
+        const opt = agent.options;
+        const temperature = ov.temperature ?? opt.temperature;
+        const maxTokens = ov.maxTokens ?? opt.maxTokens;
+        const thinkingBudget = ov.thinkingBudget ?? opt.thinkingBudget;
+        const current = agent;
+        const result: ToolLoopResult = await runToolLoop({
+          provider: opt.provider,
+          messages: [{ role: 'system', content: ov.systemPrompt ?? opt.instructions }, ...history],
+          tools: agent.toolSet(o.roomTools ?? [], ov.tools ?? []),
+          policy: (opt.toolPolicy ?? ToolPolicy.permitAll()).resolve(o.role),
+          request: {
+            ...(opt.model === undefined ? {} : { model: opt.model }),
+            ...(temperature === undefined ? {} : { temperature }),
+            ...(maxTokens === undefined ? {} : { maxTokens }),
+            ...(thinkingBudget === undefined ? {} : { thinkingBudget }),
+          },
+          limits: { maxToolRounds: limits.maxToolRounds, toolLoopWarnAfter: limits.toolLoopWarnAfter },
+          deadline: budget.signal,
+          roundsBefore: rounds,
+          validator: agent.#validator,
+          ...(o.signal === undefined ? {} : { signal: o.signal }),
+          ...(o.guard === undefined ? {} : { guard: o.guard }),
+          ...(o.roomId === undefined ? {} : { roomId: o.roomId }),
+          ...(o.roomMetadata === undefined ? {} : { roomMetadata: o.roomMetadata }),
+          ...(o.state === undefined ? {} : { state: o.state }),
+          ...(opt.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: opt.toolTimeoutMs }),
+          ...(opt.maxResultTokens === undefined ? {} : { maxResultTokens: opt.maxResultTokens }),
+          ...(o.tracer === undefined ? {} : { tracer: o.tracer }),
+          clock,
+          logger: logger.child({ agent: agent.name }),
+          onEvent: (event, signal) => o.onEvent?.(event, current, signal),
+          commit: (message) => {
+            history.push(message);
+            committed.push(message);
+            o.commit?.(message);
+          },
+        });
+        text += result.text;
+        rounds += result.rounds;
+        const base = { text, messages: committed, rounds, agent };
+        if (result.reason !== 'handoff') {
+          return { ...base, reason: result.reason, finalText: result.finalText, ...(result.error === undefined ? {} : { error: result.error }) };
+        }
+        const target = agent.#handoffs.find((h) => h.agent.name === result.handoffTo)?.agent;
+        if (target === undefined || hops >= (o.maxHandoffs ?? 8)) {
+          logger.warn({ from: agent.name, to: result.handoffTo }, 'handoff not followed');
+          return { ...base, reason: 'error', finalText: '', error: new Error(`handoff to ${result.handoffTo} not followed`) };
+        }
+        logger.info({ from: agent.name, to: target.name }, 'conversation handed off');
+        o.onHandoff?.(agent, target);
+        agent = target;
       }
-      const target = agent.#handoffs.find((h) => h.agent.name === result.handoffTo)?.agent;
-      if (target === undefined || hops >= (o.maxHandoffs ?? 8)) {
-        logger.warn({ from: agent.name, to: result.handoffTo }, 'handoff not followed');
-        return { ...base, reason: 'error', finalText: '', error: new Error(`handoff to ${result.handoffTo} not followed`) };
-      }
-      logger.info({ from: agent.name, to: target.name }, 'conversation handed off');
-      o.onHandoff?.(agent, target);
-      agent = target;
+    } finally {
+      if (timer !== undefined) clock.clearTimeout(timer);
     }
   }
+}
+
+function nameOf(entry: Tool | ToolDefinition): string {
+  return 'definition' in entry ? entry.definition.name : entry.name;
 }

@@ -71,14 +71,15 @@ export class AiChannel implements IntelligenceChannel {
     const overrides = start === this.agent ? bindingOverrides(meta) : {};
     ctx.emit({ type: 'TURN_STARTED', turnId: ctx.turnId, generation: ctx.ticket.generation, agent: start.name });
     let pending = '';
-    const flush = async (): Promise<void> => {
+    const flush = async (signal: AbortSignal): Promise<void> => {
       if (pending === '') return;
       const whole = pending;
       pending = '';
       ctx.emit({ type: 'TEXT_DELTA', turnId: ctx.turnId, delta: whole });
-      await ctx.text(whole);
+      await ctx.text(whole, signal);
     };
-    const onEvent = async (event: ToolLoopEvent): Promise<void> => {
+    // `signal` is the loop's interruption (barge-in or its deadline): text backpressure never outlasts it.
+    const onEvent = async (event: ToolLoopEvent, signal: AbortSignal): Promise<void> => {
       switch (event.type) {
         case 'text':
           if (!this.streaming) {
@@ -86,13 +87,13 @@ export class AiChannel implements IntelligenceChannel {
             return;
           }
           ctx.emit({ type: 'TEXT_DELTA', turnId: ctx.turnId, delta: event.delta });
-          await ctx.text(event.delta);
+          await ctx.text(event.delta, signal);
           return;
         case 'thinking':
           ctx.emit({ type: 'THINKING_DELTA', turnId: ctx.turnId, delta: event.delta });
           return;
         case 'tool_calls':
-          await flush();
+          await flush(signal);
           ctx.emit({ type: 'TOOL_CALL_START', turnId: ctx.turnId, round: event.round, calls: event.calls });
           return;
         case 'tool_result':
@@ -110,7 +111,7 @@ export class AiChannel implements IntelligenceChannel {
           ctx.emit({ type: 'TOOL_LOOP_WARNING', turnId: ctx.turnId, message: event.message, round: event.round });
           return;
         case 'done':
-          if (event.result.reason !== 'aborted') await flush();
+          if (event.result.reason !== 'aborted') await flush(signal);
           return;
       }
     };
@@ -124,7 +125,7 @@ export class AiChannel implements IntelligenceChannel {
       ...(typeof meta.role === 'string' ? { role: meta.role } : {}),
       overrides,
       ...(ctx.binding.tools === undefined ? {} : { roomTools: ctx.binding.tools }),
-      onEvent,
+      onEvent: (event, _agent, signal) => onEvent(event, signal),
       commit: (message) => ctx.publish(message),
       onHandoff: (from, to) => {
         this.#active.set(roomId, to);

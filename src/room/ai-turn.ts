@@ -1,3 +1,4 @@
+import { anySignal } from '../core/abort.ts';
 import { BoundedChannel } from '../core/bounded-channel.ts';
 import type { TurnOutcome } from './channel.ts';
 import type { TurnTicket } from './turn-generation.ts';
@@ -59,11 +60,15 @@ export class AiTurn {
     this.#ticket.abort(reason ?? 'barge-in');
   }
 
-  /** @internal Queue a text delta; waits while the consumer is behind, returns at once after abort. */
-  async pushText(delta: string): Promise<void> {
+  /**
+   * @internal Queue a text delta; waits while the consumer is behind, but never past an abort of the
+   * turn or of `signal` (the tool loop's interruption: barge-in or its deadline). After such an abort
+   * the delta is still queued if there is room, and dropped if the consumer is behind.
+   */
+  async pushText(delta: string, signal?: AbortSignal): Promise<void> {
     if (this.#text === undefined || this.#ticket.signal.aborted) return;
     try {
-      await this.#text.send(delta, this.#ticket.signal);
+      await this.#text.send(delta, signal === undefined ? this.#ticket.signal : anySignal(this.#ticket.signal, signal));
     } catch {
       // Aborted or closed: the text is no longer wanted.
     }

@@ -17,7 +17,10 @@ export interface BindingMetadata {
   readonly temperature?: number;
   readonly max_tokens?: number;
   readonly thinking_budget?: number;
-  /** Extra tools as plain JSON Schema definitions; calls go to the channel's tool handler. */
+  /**
+   * Per-room tools as plain JSON Schema definitions; calls go to the channel's tool handler. One with
+   * the name of a channel default tool replaces that default in this room (per-room override).
+   */
   readonly tools?: readonly ToolDefinition[];
   /** Role for the tool policy's role overrides. */
   readonly role?: string;
@@ -59,8 +62,11 @@ export interface TurnContext {
   readonly binding: ChannelBinding;
   /** Liveness and abort of this turn. */
   readonly ticket: TurnTicket;
-  /** Stream a text delta to whoever speaks it (awaits when the consumer is behind). */
-  text(delta: string): Promise<void>;
+  /**
+   * Stream a text delta to whoever speaks it: awaits while the consumer is behind, until the turn or
+   * `signal` (the tool loop's interruption) aborts.
+   */
+  text(delta: string, signal?: AbortSignal): Promise<void>;
   /** Emit an ephemeral event to room subscribers. */
   emit(body: EphemeralEventBody): void;
   /** Commit a message to the room (persistent event, broadcast). */

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { systemClock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { JsonSchema } from '../providers/types.ts';
 import {
   checkParameterNames,
+  definitionError,
   dynamicParametersSchema,
   resolveKnownValue,
   type AutomaticParameter,
@@ -42,9 +44,12 @@ export interface ClientToolOptions {
   readonly description: string;
   /** Parameters the model fills (their `location` is ignored: all go in `parameters`). */
   readonly dynamicParameters?: readonly DynamicParameter[];
-  /** Or a JSON Schema for the parameters. */
+  /** Or a JSON Schema for the parameters: then its `properties` are the names the model may fill. */
   readonly parameters?: JsonSchema;
-  /** Added to `parameters`, never shown to the model. */
+  /**
+   * Added to `parameters` from their `knownValue` only, never shown to the model; a value the model
+   * sends under such a name is discarded.
+   */
   readonly automaticParameters?: readonly AutomaticParameter[];
   /** How long the client has to answer (default 10 s). */
   readonly timeoutMs?: number;
@@ -62,15 +67,22 @@ export function clientTool(options: ClientToolOptions, connection: ClientToolCon
   const { name } = options;
   const automatic = options.automaticParameters ?? [];
   checkParameterNames(name, options.dynamicParameters ?? [], automatic);
+  const parametersSchema = options.parameters ?? dynamicParametersSchema(options.dynamicParameters ?? []);
+  // The names the model may fill: anything else it sends (an automatic name, an invented flag) is dropped.
+  const declared = new Set(Object.keys(schemaProperties(parametersSchema)));
+  for (const p of automatic) {
+    if (declared.has(p.name)) throw definitionError(name, `automatic parameter ${p.name} is also in the model's parameter schema`);
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TOOL_TIMEOUT_MS;
   return {
-    definition: { name, description: options.description, parameters: options.parameters ?? dynamicParametersSchema(options.dynamicParameters ?? []) },
+    definition: { name, description: options.description, parameters: parametersSchema },
     timeoutMs: timeoutMs + 1_000,
     ...(options.interruptible === undefined ? {} : { interruptible: options.interruptible }),
     handler: async (called, args, ctx) => {
       if (called !== name) return unknownToolResult(called);
       if (!connection.connected) return toolError('the client is not connected', { tool: name });
-      const parameters: Record<string, unknown> = { ...args };
+      const parameters: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(args)) if (declared.has(key)) parameters[key] = value;
       for (const p of automatic) {
         const v = resolveKnownValue(p, ctx);
         if (v !== undefined) parameters[p.name] = v;
@@ -90,8 +102,9 @@ export function clientTool(options: ClientToolOptions, connection: ClientToolCon
           }),
         );
         cleanup.push(connection.onDisconnect(() => done(() => resolve(toolError('the client disconnected before answering', { tool: name })))));
-        const timer = setTimeout(() => done(() => resolve(toolError(`the client did not answer within ${timeoutMs} ms`, { tool: name }))), timeoutMs);
-        cleanup.push(() => clearTimeout(timer));
+        const clock = ctx.clock ?? systemClock();
+        const timer = clock.setTimeout(() => done(() => resolve(toolError(`the client did not answer within ${timeoutMs} ms`, { tool: name }))), timeoutMs);
+        cleanup.push(() => clock.clearTimeout(timer));
         const onAbort = (): void => done(() => reject(ctx.signal.reason));
         ctx.signal.addEventListener('abort', onAbort, { once: true });
         cleanup.push(() => ctx.signal.removeEventListener('abort', onAbort));
@@ -102,6 +115,11 @@ export function clientTool(options: ClientToolOptions, connection: ClientToolCon
       });
     },
   };
+}
+
+function schemaProperties(schema: JsonSchema): Record<string, unknown> {
+  const props = schema['properties'];
+  return props !== null && typeof props === 'object' && !Array.isArray(props) ? (props as Record<string, unknown>) : {};
 }
 
 function renderResponse(name: string, r: ClientToolResponse): string {

@@ -2,14 +2,13 @@
  * fnmatch-style globs (Python `fnmatch.fnmatchcase`): `*` matches any run of characters (also none,
  * also `/`), `?` exactly one, `[abc]` / `[a-z]` a set, `[!abc]` its complement. Everything else,
  * including an unclosed `[`, is literal. Matching is case-sensitive and covers the whole name.
+ *
+ * No module-level cache: a caller that matches often compiles once and keeps the RegExps (ToolPolicy
+ * compiles its lists at construction).
  */
-
-const cache = new Map<string, RegExp>();
 
 /** Compile a glob to an anchored RegExp. */
 export function globToRegExp(pattern: string): RegExp {
-  const cached = cache.get(pattern);
-  if (cached !== undefined) return cached;
   let source = '';
   let i = 0;
   while (i < pattern.length) {
@@ -31,11 +30,7 @@ export function globToRegExp(pattern: string): RegExp {
       source += escapeChar(c);
     }
   }
-  const re = new RegExp(`^${source}$`, 's');
-  // Patterns come from configuration, so the cache stays small; the bound guards against misuse.
-  if (cache.size > 1000) cache.clear();
-  cache.set(pattern, re);
-  return re;
+  return new RegExp(`^${source}$`, 's');
 }
 
 /** Whether `name` matches the glob `pattern`. */

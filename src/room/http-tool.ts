@@ -1,4 +1,5 @@
 import { anySignal } from '../core/abort.ts';
+import { systemClock, type Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import {
@@ -22,7 +23,7 @@ export interface HttpToolOptions {
   readonly baseUrlPattern: string;
   readonly dynamicParameters?: readonly DynamicParameter[];
   readonly automaticParameters?: readonly AutomaticParameter[];
-  /** Default 6 s (Ultravox). */
+  /** Default 6 s (Ultravox), timed on the call's clock (`ctx.clock`). */
   readonly timeoutMs?: number;
   /** Bodies larger than this are refused (default 256 KiB). */
   readonly maxResponseBytes?: number;
@@ -39,14 +40,16 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FORBIDDEN_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'content-type']);
 const PLACEHOLDER = /\{([^{}]+)\}/g;
 
-type Placed = { readonly name: string; readonly location: ParameterLocation; readonly value: unknown };
+type Placed = { readonly name: string; readonly location: ParameterLocation; readonly value: unknown; readonly automatic: boolean };
 
 /**
  * An HTTP tool (Ultravox semantics): the model fills the dynamic parameters, the gateway adds the
  * automatic ones, and the request goes to the host of the definition only. What the model writes can
- * never change the destination: path values are percent-encoded (no `/`, no `..` segment), header
- * values with CR/LF are refused, and redirects are not followed. Non-2xx answers, network errors,
- * timeouts and oversized bodies come back to the model as `{"error": ...}` results.
+ * never change the destination: a path value containing `/`, `\` or `..` is refused (the rest is
+ * percent-encoded), header values with CR/LF are refused, and redirects are not followed. Non-2xx
+ * answers, network errors, timeouts and oversized bodies come back to the model as `{"error": ...}`
+ * results. The automatic values (API keys, caller number) are scrubbed from whatever comes back, so an
+ * upstream that echoes them cannot pass them to the model, history, webhooks or logs.
  */
 export function httpTool(options: HttpToolOptions): Tool {
   const { name } = options;
@@ -78,21 +81,23 @@ export function httpTool(options: HttpToolOptions): Tool {
       if (typeof placed === 'string') return placed;
       const built = buildRequest(options.baseUrlPattern, origin, placed);
       if (typeof built === 'string') return built;
+      const scrub = secretScrubber(placed.filter((p) => p.automatic).map((p) => scalar(p.value)));
       // Only the method, the host and the pattern are logged: values may carry automatic secrets.
       const log = ctx.logger.child({ httpMethod: options.httpMethod, origin, pathPattern });
       log.debug('http tool request');
+      const clock = ctx.clock ?? systemClock();
       const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(), timeoutMs);
+      const timer = clock.setTimeout(() => deadline.abort(), timeoutMs);
       try {
-        return await send(built, deadline.signal, ctx, log);
+        return await send(built, deadline.signal, ctx, log, clock, scrub);
       } finally {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
       }
     },
   };
 
-  async function send(built: BuiltRequest, timeout: AbortSignal, ctx: ToolContext, log: Logger): Promise<string> {
-    const started = performance.now();
+  async function send(built: BuiltRequest, timeout: AbortSignal, ctx: ToolContext, log: Logger, clock: Clock, scrub: Scrub): Promise<string> {
+    const started = clock.now();
     let response: Response;
     try {
       response = await doFetch(built.url, {
@@ -105,18 +110,20 @@ export function httpTool(options: HttpToolOptions): Tool {
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       if (timeout.aborted) return toolError(`HTTP request timed out after ${timeoutMs} ms`, { tool: name });
-      log.debug({ err: errorMessage(err) }, 'http tool network error');
-      return toolError(`network error: ${errorMessage(err)}`, { tool: name });
+      const message = scrub(errorMessage(err));
+      log.debug({ err: message }, 'http tool network error');
+      return toolError(`network error: ${message}`, { tool: name });
     }
     const body = await readCapped(response, maxBytes, ctx, timeout);
-    log.debug({ status: response.status, durationMs: Math.round(performance.now() - started) }, 'http tool response');
+    log.debug({ status: response.status, durationMs: Math.round(clock.now() - started) }, 'http tool response');
     if (body.kind === 'too_large') return toolError(`response larger than ${maxBytes} bytes`, { tool: name, status: response.status });
     if (body.kind === 'timeout') return toolError(`HTTP request timed out after ${timeoutMs} ms`, { tool: name });
-    if (body.kind === 'failed') return toolError(`network error: ${body.message}`, { tool: name });
+    if (body.kind === 'failed') return toolError(`network error: ${scrub(body.message)}`, { tool: name });
+    const text = scrub(body.text);
     if (response.status < 200 || response.status > 299) {
-      return toolError(`HTTP ${response.status}`, { tool: name, status: response.status, body: body.text.slice(0, 2_000) });
+      return toolError(`HTTP ${response.status}`, { tool: name, status: response.status, body: text.slice(0, 2_000) });
     }
-    return body.text === '' ? JSON.stringify({ status: response.status }) : body.text;
+    return text === '' ? JSON.stringify({ status: response.status }) : text;
   }
 }
 
@@ -149,11 +156,12 @@ function place(dynamic: readonly DynamicParameter[], automatic: readonly Automat
       if (p.required === true) return toolError(`missing required parameter ${p.name}`);
       continue;
     }
-    out.push({ name: p.name, location: p.location, value });
+    out.push({ name: p.name, location: p.location, value, automatic: false });
   }
+  // Automatic values come from their knownValue only: a model argument of the same name is never read.
   for (const p of automatic) {
     const value = resolveKnownValue(p, ctx);
-    if (value !== undefined) out.push({ name: p.name, location: p.location, value });
+    if (value !== undefined) out.push({ name: p.name, location: p.location, value, automatic: true });
   }
   return out;
 }
@@ -177,9 +185,16 @@ function buildRequest(pattern: string, origin: string, placed: readonly Placed[]
       continue;
     }
     const text = scalar(p.value);
+    // A lone surrogate cannot be percent-encoded (encodeURIComponent throws "URI malformed").
+    if ((p.location === 'path' || p.location === 'query') && !text.isWellFormed()) {
+      return toolError(`${p.location} parameter ${p.name} is not well-formed Unicode text (lone surrogate)`);
+    }
     if (p.location === 'path') {
       if (typeof p.value === 'object') return toolError(`path parameter ${p.name} must be a string or number`);
       if (text === '' || /^\.+$/.test(text)) return toolError(`path parameter ${p.name} must not be empty or only dots`);
+      // Encoding alone would keep these inside the segment, but servers and proxies that decode
+      // before routing would not: refuse rather than trust every hop.
+      if (/[/\\]|\.\./.test(text)) return toolError(`path parameter ${p.name} must not contain '/', '\\' or '..'`);
       pathValues.set(p.name, encodePathSegment(text));
     } else if (p.location === 'query') {
       query.push([p.name, text]);
@@ -202,6 +217,37 @@ function buildRequest(pattern: string, origin: string, placed: readonly Placed[]
   for (const [k, v] of query) url.searchParams.append(k, v);
   if (hasBody) headers['content-type'] = 'application/json';
   return { url: url.toString(), headers, ...(hasBody ? { body: JSON.stringify(body) } : {}) };
+}
+
+type Scrub = (text: string) => string;
+
+/** Secrets shorter than this are not scrubbed: replacing every "1" or "en" would garble results and hides nothing. */
+const MIN_SCRUBBED_LENGTH = 4;
+
+/**
+ * Replace every occurrence of the automatic values, raw, JSON-escaped or percent-encoded, with
+ * "[redacted]": an upstream that echoes the request (an error page quoting the URL, a body repeating
+ * the API key) must not hand a secret to the model.
+ */
+function secretScrubber(values: readonly string[]): Scrub {
+  const forms = new Set<string>();
+  for (const v of values) {
+    if (v.length < MIN_SCRUBBED_LENGTH) continue;
+    forms.add(v);
+    forms.add(JSON.stringify(v).slice(1, -1));
+    if (v.isWellFormed()) {
+      forms.add(encodeURIComponent(v));
+      forms.add(new URLSearchParams({ v }).toString().slice(2));
+    }
+  }
+  // Longest first, so a secret containing another is replaced whole.
+  const ordered = [...forms].filter((f) => f.length >= MIN_SCRUBBED_LENGTH).sort((a, b) => b.length - a.length);
+  if (ordered.length === 0) return (text) => text;
+  return (text) => {
+    let out = text;
+    for (const f of ordered) out = out.replaceAll(f, '[redacted]');
+    return out;
+  };
 }
 
 function scalar(value: unknown): string {

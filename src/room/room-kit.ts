@@ -13,7 +13,13 @@ import type { Tool } from './tool.ts';
 export interface RoomKitOptions {
   readonly logger?: Logger;
   readonly tracer?: Tracer;
+  /** Drives every deadline and every event timestamp of the kit's rooms. */
   readonly clock?: Clock;
+  /**
+   * Epoch milliseconds at the moment the kit is created (default: the wall clock then). Event
+   * timestamps are this origin advanced by `clock`, so a FakeClock gives reproducible timestamps.
+   */
+  readonly epochMs?: number;
 }
 
 /** A user turn: what was said, by which channel, and which intelligence channel should answer. */
@@ -45,6 +51,8 @@ export class RoomKit {
   readonly #logger: Logger;
   readonly #tracer: Tracer;
   readonly #clock: Clock;
+  readonly #epochOrigin: number;
+  readonly #clockOrigin: number;
   readonly #channels = new Map<string, Channel>();
   readonly #rooms = new Map<string, Room>();
   readonly #subscriptions = new Map<string, { roomId: string; handler: EphemeralHandler }>();
@@ -55,6 +63,9 @@ export class RoomKit {
     this.#logger = options.logger ?? silentLogger();
     this.#tracer = options.tracer ?? noopTracer();
     this.#clock = options.clock ?? systemClock();
+    // The one wall-clock read: Clock is monotonic, events carry epoch times.
+    this.#epochOrigin = options.epochMs ?? Date.now();
+    this.#clockOrigin = this.#clock.now();
   }
 
   registerChannel(channel: Channel): void {
@@ -123,7 +134,7 @@ export class RoomKit {
   /** Append a persistent event and broadcast it to every attached channel but its source. */
   publish(roomId: string, source: string, body: RoomEventBody): RoomEvent {
     const room = this.#room(roomId);
-    const event = room.append(source, body, Date.now());
+    const event = room.append(source, body, this.#timestamp());
     for (const binding of room.bindings()) {
       if (binding.channelId === source) continue;
       const channel = this.#channels.get(binding.channelId);
@@ -151,7 +162,7 @@ export class RoomKit {
   }
 
   emitEphemeral(roomId: string, channelId: string, body: EphemeralEventBody): void {
-    const event = { roomId, channelId, timestamp: Date.now(), ...body } as EphemeralEvent;
+    const event = { roomId, channelId, timestamp: this.#timestamp(), ...body } as EphemeralEvent;
     for (const sub of this.#subscriptions.values()) {
       if (sub.roomId !== roomId) continue;
       try {
@@ -182,7 +193,7 @@ export class RoomKit {
       room,
       binding,
       ticket,
-      text: (delta) => turn.pushText(delta),
+      text: (delta, signal) => turn.pushText(delta, signal),
       emit: (body) => this.emitEphemeral(roomId, binding.channelId, body),
       publish: (message) => void this.addMessage(roomId, binding.channelId, message),
       handoff: (from, to) => void this.publish(roomId, binding.channelId, { type: 'handoff', channelId: binding.channelId, from, to }),
@@ -246,6 +257,11 @@ export class RoomKit {
         this.#logger.warn({ channelId: channel.id, err: errorMessage(err) }, 'channel close failed');
       }
     }
+  }
+
+  /** Epoch milliseconds now, as the kit's clock sees it. */
+  #timestamp(): number {
+    return Math.round(this.#epochOrigin + (this.#clock.now() - this.#clockOrigin));
   }
 
   #room(id: string): Room {

@@ -3,15 +3,19 @@ import type { Clock } from '../core/clock.ts';
 import { errorMessage, TimeoutError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { ToolCall } from '../providers/types.ts';
+import { callGuard } from './call-guard.ts';
 import type { Tracer } from './span.ts';
-import { toolError, type ToolContext } from './tool.ts';
+import { toolError, unknownToolResult, type ToolContext } from './tool.ts';
 import type { ToolPolicy } from './tool-policy.ts';
 import type { ToolSet } from './tool-set.ts';
 import { truncateToolResult } from './truncate.ts';
 import type { TurnGuard } from './turn-generation.ts';
 import type { ArgValidator } from './validate-args.ts';
 
-/** How one tool call ended. `refused`: blocked by policy; `cancelled`: barge-in or stale turn. */
+/**
+ * How one tool call ended. `refused`: not run because the tool was not offered this turn, is blocked by
+ * the policy, or has a schema that does not compile; `cancelled`: barge-in, loop deadline or stale turn.
+ */
 export type ToolCallStatus = 'ok' | 'error' | 'invalid' | 'refused' | 'timeout' | 'cancelled';
 
 export interface ToolCallOutcome {
@@ -82,6 +86,12 @@ async function executeOne(call: ToolCall, o: ExecuteRoundOptions): Promise<ToolC
     return outcome;
   };
 
+  // Only what was offered this turn may run: the explicit handler may know more names (an MCP
+  // server's whole catalogue), but a name the model was not given must not reach any handler.
+  if (tool === undefined) {
+    log.warn('call to a tool that was not offered');
+    return finish('refused', unknownToolResult(call.name));
+  }
   if (!o.policy.isAllowed(call.name)) {
     log.warn('tool call refused by policy');
     return finish('refused', toolError(`Tool '${call.name}' is not permitted by the tool policy`, { tool: call.name }));
@@ -89,18 +99,29 @@ async function executeOne(call: ToolCall, o: ExecuteRoundOptions): Promise<ToolC
   if (!o.guard.isLive() || o.interrupt.aborted) {
     return finish('cancelled', toolError('The turn was interrupted before this tool ran; it was not run', { tool: call.name }));
   }
-  const parsed = o.validator.parse(call.arguments, tool?.definition.parameters);
+  const parsed = o.validator.parse(call.arguments, tool.definition.parameters);
+  if (!parsed.ok && parsed.schemaError !== undefined) {
+    log.error({ err: parsed.schemaError }, 'tool parameter schema does not compile; tool refused');
+    return finish('refused', toolError(`Tool ${call.name} is unavailable: its parameter schema is invalid`, { tool: call.name }));
+  }
   if (!parsed.ok) {
     log.debug({ issues: parsed.issues }, 'tool arguments invalid');
     return finish('invalid', toolError(`Invalid arguments for tool ${call.name}`, { issues: parsed.issues }));
   }
   log.debug({ toolArgs: parsed.args }, 'tool call started');
 
-  const interruptible = tool?.interruptible ?? true;
-  const timeoutMs = tool?.timeoutMs ?? o.toolTimeoutMs;
+  const interruptible = tool.interruptible ?? true;
+  const timeoutMs = tool.timeoutMs ?? o.toolTimeoutMs;
   const deadline = new AbortController();
-  const timer = o.clock.setTimeout(() => deadline.abort(new TimeoutError(`tool ${call.name} timed out`)), timeoutMs);
+  const guard = callGuard(o.guard);
+  const timer = o.clock.setTimeout(() => {
+    // Dropped before the abort is dispatched: no handler code can act in between.
+    guard.drop('timeout');
+    deadline.abort(new TimeoutError(`tool ${call.name} timed out`));
+  }, timeoutMs);
   const signal = interruptible ? anySignal(deadline.signal, o.interrupt) : deadline.signal;
+  // An interruptible call is given up on when the turn is interrupted; its guard says so from then on.
+  signal.addEventListener('abort', () => guard.drop(deadline.signal.aborted ? 'timeout' : 'cancelled'), { once: true });
   const ctx: ToolContext = {
     callId: call.id,
     roomId: o.roomId,
@@ -108,7 +129,8 @@ async function executeOne(call: ToolCall, o: ExecuteRoundOptions): Promise<ToolC
     logger: log,
     state: o.state,
     roomMetadata: o.roomMetadata,
-    turn: o.guard,
+    turn: guard.guard,
+    clock: o.clock,
   };
   try {
     const raw = await raceSignal(Promise.resolve().then(() => o.tools.handler(call.name, parsed.args, ctx)), signal);

@@ -5,27 +5,14 @@ import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ChatMessage, LlmEvent, LlmProvider, LlmRequest, ToolCall } from '../providers/types.ts';
 import { noopTracer, type Tracer } from './span.ts';
 import { executeToolRound, type ToolCallOutcome } from './tool-executor.ts';
+import { resolveLoopLimits, type ToolLoopLimits } from './loop-limits.ts';
 import { ToolPolicy } from './tool-policy.ts';
 import type { ToolSet } from './tool-set.ts';
 import { DEFAULT_MAX_RESULT_TOKENS } from './truncate.ts';
 import type { ActResult, TurnGuard } from './turn-generation.ts';
 import { ArgValidator } from './validate-args.ts';
 
-/** Loop limits (RoomKit names). Hitting one ends the loop with a clear reason, never a hang. */
-export interface ToolLoopLimits {
-  /** Tool rounds (model turns that called tools) before the loop stops. Default 200. */
-  readonly maxToolRounds: number;
-  /** Wall-clock budget of the whole loop; null disables. Default 300. */
-  readonly toolLoopTimeoutSeconds: number | null;
-  /** Log a warning (and emit one) when this many rounds have run. Default 50. */
-  readonly toolLoopWarnAfter: number;
-}
-
-export const DEFAULT_LOOP_LIMITS: ToolLoopLimits = Object.freeze({
-  maxToolRounds: 200,
-  toolLoopTimeoutSeconds: 300,
-  toolLoopWarnAfter: 50,
-});
+export { DEFAULT_LOOP_LIMITS, resolveLoopLimits, type ToolLoopLimits } from './loop-limits.ts';
 
 /** Default deadline of one tool call. */
 export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
@@ -64,9 +51,18 @@ export interface ToolLoopOptions {
   readonly tools: ToolSet;
   readonly policy?: ToolPolicy;
   readonly request?: Pick<LlmRequest, 'model' | 'temperature' | 'maxTokens' | 'thinkingBudget'>;
+  /** Merged field by field over the defaults and validated; a bad value ends the loop with reason `error`. */
   readonly limits?: Partial<ToolLoopLimits>;
   /** Barge-in: aborting ends the loop; interruptible tools are cancelled, uninterruptible ones finish. */
   readonly signal?: AbortSignal;
+  /**
+   * A deadline shared with other loops (an agent run's handoff hops): its abort ends this loop with
+   * reason `timeout`, and the loop then starts no timer of its own (`toolLoopTimeoutSeconds` is the
+   * owner's business).
+   */
+  readonly deadline?: AbortSignal;
+  /** Rounds already spent by earlier loops of the same run: they count against `maxToolRounds`. */
+  readonly roundsBefore?: number;
   /** Turn liveness for `ctx.turn` (default: live until `signal` aborts). */
   readonly guard?: TurnGuard;
   readonly roomId?: string;
@@ -75,16 +71,19 @@ export interface ToolLoopOptions {
   readonly logger?: Logger;
   readonly tracer?: Tracer;
   readonly clock?: Clock;
+  /** Argument validator (compiled-schema cache); default a new one for this loop. */
   readonly validator?: ArgValidator;
   readonly toolTimeoutMs?: number;
   readonly maxResultTokens?: number;
-  /** Receives every event; a returned promise (text backpressure) is awaited for text and thinking. */
-  readonly onEvent?: (event: ToolLoopEvent) => void | Promise<void>;
+  /**
+   * Receives every event; a returned promise (text backpressure) is awaited, but never past the
+   * loop's interruption: `signal` aborts on barge-in and at the loop deadline, and a consumer that is
+   * still waiting then (nobody reading the text) is left behind. Pass `signal` on to whatever waits.
+   */
+  readonly onEvent?: (event: ToolLoopEvent, signal: AbortSignal) => void | Promise<void>;
   /** Receives every message as it is committed (room history). */
   readonly commit?: (message: ChatMessage) => void;
 }
-
-const sharedValidator = new ArgValidator();
 
 /**
  * The streaming tool loop: call the model, stream its text, run the tool calls it makes (concurrently,
@@ -92,16 +91,24 @@ const sharedValidator = new ArgValidator();
  * tools or a limit, an abort or an error ends it. Never throws: every ending is a {@link ToolLoopResult}.
  */
 export async function runToolLoop(o: ToolLoopOptions): Promise<ToolLoopResult> {
-  const limits = { ...DEFAULT_LOOP_LIMITS, ...o.limits };
   const clock = o.clock ?? systemClock();
   const logger = o.logger ?? silentLogger();
+  let limits: ToolLoopLimits;
+  try {
+    limits = resolveLoopLimits(o.limits);
+  } catch (err) {
+    return invalidLimits(o, logger, err as Error);
+  }
   const policy = o.policy ?? ToolPolicy.permitAll();
-  const deadline = new AbortController();
+  const validator = o.validator ?? new ArgValidator();
+  const roundsBefore = o.roundsBefore ?? 0;
+  const own = new AbortController();
   const timer =
-    limits.toolLoopTimeoutSeconds === null
+    o.deadline !== undefined || limits.toolLoopTimeoutSeconds === null
       ? undefined
-      : clock.setTimeout(() => deadline.abort(new TimeoutError('tool loop timed out')), limits.toolLoopTimeoutSeconds * 1000);
-  const interrupt = anySignal(o.signal, deadline.signal);
+      : clock.setTimeout(() => own.abort(new TimeoutError('tool loop timed out')), limits.toolLoopTimeoutSeconds * 1000);
+  const deadline = o.deadline ?? own.signal;
+  const interrupt = anySignal(o.signal, deadline);
   const guard = loopGuard(interrupt, o.guard);
   const history: ChatMessage[] = [...o.messages];
   const committed: ChatMessage[] = [];
@@ -111,7 +118,8 @@ export async function runToolLoop(o: ToolLoopOptions): Promise<ToolLoopResult> {
 
   const emit = async (event: ToolLoopEvent): Promise<void> => {
     try {
-      await o.onEvent?.(event);
+      // A consumer stuck on text backpressure must not outlive a barge-in or the deadline.
+      await untilAborted(o.onEvent?.(event, interrupt), interrupt);
     } catch (err) {
       if (!interrupt.aborted) logger.warn({ err: errorMessage(err) }, 'tool loop event consumer failed');
     }
@@ -130,7 +138,7 @@ export async function runToolLoop(o: ToolLoopOptions): Promise<ToolLoopResult> {
     await emit({ type: 'done', result });
     return result;
   };
-  const stopped = (): ToolLoopStopReason => (deadline.signal.aborted ? 'timeout' : 'aborted');
+  const stopped = (): ToolLoopStopReason => (deadline.aborted ? 'timeout' : 'aborted');
 
   try {
     for (;;) {
@@ -165,16 +173,17 @@ export async function runToolLoop(o: ToolLoopOptions): Promise<ToolLoopResult> {
         if (roundText !== '') commit({ role: 'assistant', content: roundText });
         return await end(finish === 'length' ? 'length' : 'stop', { finalText: roundText });
       }
-      if (rounds >= limits.maxToolRounds) {
+      if (roundsBefore + rounds >= limits.maxToolRounds) {
         // The calls are not run and not committed, so history never holds a call without its result.
         if (roundText !== '') commit({ role: 'assistant', content: roundText });
-        logger.warn({ rounds, maxToolRounds: limits.maxToolRounds }, 'tool loop hit maxToolRounds');
+        logger.warn({ rounds: roundsBefore + rounds, maxToolRounds: limits.maxToolRounds }, 'tool loop hit maxToolRounds');
         return await end('max_tool_rounds');
       }
       rounds++;
-      if (rounds === limits.toolLoopWarnAfter) {
-        logger.warn({ rounds }, 'tool loop is running long');
-        await emit({ type: 'warning', message: `tool loop reached ${rounds} rounds`, round: rounds });
+      const total = roundsBefore + rounds;
+      if (total === limits.toolLoopWarnAfter) {
+        logger.warn({ rounds: total }, 'tool loop is running long');
+        await emit({ type: 'warning', message: `tool loop reached ${total} rounds`, round: total });
       }
       commit({ role: 'assistant', content: roundText, toolCalls: calls });
       await emit({ type: 'tool_calls', round: rounds, calls });
@@ -190,7 +199,7 @@ export async function runToolLoop(o: ToolLoopOptions): Promise<ToolLoopResult> {
         logger,
         tracer: o.tracer ?? noopTracer(),
         clock,
-        validator: o.validator ?? sharedValidator,
+        validator,
         toolTimeoutMs: o.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
         maxResultTokens: o.maxResultTokens ?? DEFAULT_MAX_RESULT_TOKENS,
         onOutcome: (outcome) => void emit({ type: 'tool_result', outcome }),
@@ -205,6 +214,45 @@ export async function runToolLoop(o: ToolLoopOptions): Promise<ToolLoopResult> {
   } finally {
     if (timer !== undefined) clock.clearTimeout(timer);
   }
+}
+
+/** A loop whose limits do not validate never calls the model: it ends at once with reason `error`. */
+async function invalidLimits(o: ToolLoopOptions, logger: Logger, error: Error): Promise<ToolLoopResult> {
+  logger.error({ err: error.message }, 'tool loop limits are invalid');
+  const result: ToolLoopResult = { reason: 'error', text: '', finalText: '', messages: [], rounds: 0, error };
+  try {
+    await untilAborted(o.onEvent?.({ type: 'done', result }, o.signal ?? new AbortController().signal), o.signal);
+  } catch {
+    // The consumer's failure does not change the outcome.
+  }
+  return result;
+}
+
+/** Wait for `work`, but no longer than until `signal` aborts (then resolve; `work` is left to settle alone). */
+function untilAborted(work: void | Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (work === undefined) return Promise.resolve();
+  if (signal === undefined) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      work.catch(() => undefined);
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ToolDefinition } from '../providers/types.ts';
-import { matchesAny } from './glob.ts';
+import { globToRegExp } from './glob.ts';
 
 /**
  * How a role override combines with the base policy. `restrict` (the default): deny lists are
@@ -33,12 +33,19 @@ export class ToolPolicy {
   readonly roleOverrides: Readonly<Record<string, RoleOverride>>;
   /** Second allow list a `restrict` override adds: both lists must match (intersection). */
   readonly #alsoAllow: readonly string[];
+  /** The lists compiled once, owned by this policy (no shared cache). */
+  readonly #allowRe: readonly RegExp[];
+  readonly #denyRe: readonly RegExp[];
+  readonly #alsoAllowRe: readonly RegExp[];
 
   constructor(options: ToolPolicyOptions = {}, alsoAllow: readonly string[] = []) {
     this.allow = [...(options.allow ?? [])];
     this.deny = [...(options.deny ?? [])];
     this.roleOverrides = { ...(options.roleOverrides ?? {}) };
     this.#alsoAllow = [...alsoAllow];
+    this.#allowRe = this.allow.map(globToRegExp);
+    this.#denyRe = this.deny.map(globToRegExp);
+    this.#alsoAllowRe = this.#alsoAllow.map(globToRegExp);
   }
 
   /** A policy that permits every tool. */
@@ -60,9 +67,9 @@ export class ToolPolicy {
   /** Whether a tool of this name may be offered and run. */
   isAllowed(name: string): boolean {
     if (this.allow.length === 0 && this.deny.length === 0 && this.#alsoAllow.length === 0) return true;
-    if (matchesAny(name, this.deny)) return false;
-    if (this.allow.length > 0 && !matchesAny(name, this.allow)) return false;
-    if (this.#alsoAllow.length > 0 && !matchesAny(name, this.#alsoAllow)) return false;
+    if (matchesAny(name, this.#denyRe)) return false;
+    if (this.#allowRe.length > 0 && !matchesAny(name, this.#allowRe)) return false;
+    if (this.#alsoAllowRe.length > 0 && !matchesAny(name, this.#alsoAllowRe)) return false;
     return true;
   }
 
@@ -70,4 +77,8 @@ export class ToolPolicy {
   filter<T extends Pick<ToolDefinition, 'name'>>(definitions: readonly T[]): T[] {
     return definitions.filter((d) => this.isAllowed(d.name));
   }
+}
+
+function matchesAny(name: string, patterns: readonly RegExp[]): boolean {
+  return patterns.some((re) => re.test(name));
 }

@@ -1,3 +1,4 @@
+import type { Clock } from '../core/clock.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import type { ToolDefinition } from '../providers/types.ts';
 import { alwaysLive, type TurnGuard } from './turn-generation.ts';
@@ -18,8 +19,13 @@ export interface ToolContext {
   readonly state: Record<string, unknown>;
   /** Metadata of the room (call id, caller number, ...), read-only for tools. */
   readonly roomMetadata: Readonly<Record<string, unknown>>;
-  /** Liveness of the turn that issued the call: side effects go through `turn.act(...)`. */
+  /**
+   * Liveness of this call: its turn is live and the loop has not dropped the call (timeout,
+   * cancellation). Side effects go through `turn.act(...)`.
+   */
   readonly turn: TurnGuard;
+  /** The room's clock, for a tool's own deadlines (the system clock when absent). */
+  readonly clock?: Clock;
 }
 
 /**
@@ -54,17 +60,25 @@ export function unknownToolResult(name: string): string {
   return JSON.stringify({ error: `Unknown tool: ${name}` });
 }
 
-/** Whether a handler result is the unknown-tool error (RoomKit: an `error` string starting "unknown tool"). */
-export function isUnknownToolResult(result: string): boolean {
+/**
+ * Whether a handler result is an unknown-tool error. With `name`, strictly the pass-through answer for
+ * that name: exactly `{"error":"Unknown tool: NAME"}` (no other keys, same case), which is what
+ * `composeToolHandlers` passes on. Without it, loosely (RoomKit: an `error` string starting
+ * "unknown tool", any case), for classifying results in logs and metrics only.
+ */
+export function isUnknownToolResult(result: string, name?: string): boolean {
   if (!result.startsWith('{')) return false;
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(result);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return false;
-    const error = (parsed as Record<string, unknown>)['error'];
-    return typeof error === 'string' && error.toLowerCase().startsWith('unknown tool');
+    parsed = JSON.parse(result);
   } catch {
     return false;
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return false;
+  const error = (parsed as Record<string, unknown>)['error'];
+  if (typeof error !== 'string') return false;
+  if (name === undefined) return error.toLowerCase().startsWith('unknown tool');
+  return error === `Unknown tool: ${name}` && Object.keys(parsed).length === 1;
 }
 
 /** A context for calling a tool outside a room turn (tests, scripts); fields may be overridden. */

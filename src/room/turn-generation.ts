@@ -8,8 +8,11 @@
  * stale `hangUp` can never end the conversation that replaced the turn it came from.
  */
 
-/** Why a ticket is no longer live. */
-export type StaleReason = 'aborted' | 'superseded';
+/**
+ * Why a guard refuses to act: its turn was aborted or superseded, or (for one tool call's guard) that
+ * call was dropped because it timed out or was cancelled, so its result was already given up on.
+ */
+export type StaleReason = 'aborted' | 'superseded' | 'timeout' | 'cancelled';
 
 export type ActResult<T> =
   | { readonly done: true; readonly value: T }

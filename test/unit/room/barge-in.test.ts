@@ -16,8 +16,33 @@ class FakeCall {
   }
 }
 
-function setup(llm: ScriptedLlm) {
+/** A promise the test opens by hand: tools wait on it instead of racing a sleep against the test. */
+function latch(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/** Gates the side-effecting tools wait on before acting (default: act after a short sleep). */
+interface Gates {
+  hangUp?: Promise<void>;
+  endCall?: Promise<void>;
+}
+
+function setup(llm: ScriptedLlm, gates: Gates = {}) {
   const call = new FakeCall();
+  const started = new Set<string>();
+  const startWaiters: Array<{ names: string[]; resolve: () => void }> = [];
+  const markStarted = (name: string): void => {
+    started.add(name);
+    for (const w of startWaiters.filter((x) => x.names.every((n) => started.has(n)))) w.resolve();
+  };
+  /** Resolves once every named tool has started running (a latch in each handler, not a timer). */
+  const whenStarted = (...names: string[]): Promise<void> =>
+    names.every((n) => started.has(n)) ? Promise.resolve() : new Promise((resolve) => startWaiters.push({ names, resolve }));
+  const acted = { hangUp: latch(), endCall: latch() };
   const log = {
     lookupAborted: false,
     orderCommittedAt: 0,
@@ -30,6 +55,7 @@ function setup(llm: ScriptedLlm) {
     description: 'slow, interruptible',
     parameters: z.object({ q: z.string() }),
     run: async (_a, ctx) => {
+      markStarted('lookup');
       try {
         await sleep(3_000, ctx.signal);
         return 'found';
@@ -45,6 +71,7 @@ function setup(llm: ScriptedLlm) {
     parameters: z.object({ item: z.string() }),
     interruptible: false,
     run: async ({ item }) => {
+      markStarted('saveOrder');
       await sleep(150);
       log.orderCommittedAt = performance.now();
       return { saved: item, orderId: 'o-17' };
@@ -57,9 +84,11 @@ function setup(llm: ScriptedLlm) {
     parameters: z.object({}),
     run: async (_a, ctx) => {
       log.hangUpRuns++;
-      await sleep(100);
+      markStarted('hangUp');
+      await (gates.hangUp ?? sleep(100));
       const r = ctx.turn.act(() => call.hangUp());
       log.hangUpAttempts.push(r);
+      acted.hangUp.open();
       return r.done ? 'hung up' : `not hung up: ${r.reason}`;
     },
   });
@@ -70,9 +99,11 @@ function setup(llm: ScriptedLlm) {
     parameters: z.object({}),
     interruptible: false,
     run: async (_a, ctx) => {
-      await sleep(80);
+      markStarted('endCall');
+      await (gates.endCall ?? sleep(80));
       const r = ctx.turn.act(() => call.hangUp());
       log.endCallAttempts.push(r);
+      acted.endCall.open();
       return r.done ? 'ended' : `not ended: ${r.reason}`;
     },
   });
@@ -82,7 +113,7 @@ function setup(llm: ScriptedLlm) {
   kit.attachChannel('r1', 'agent');
   const events: EphemeralEvent[] = [];
   kit.subscribeRoom('r1', (e) => events.push(e));
-  return { kit, room, call, log, events };
+  return { kit, room, call, log, events, whenStarted, acted };
 }
 
 async function collect(text: AsyncIterable<string>): Promise<string[]> {
@@ -111,17 +142,21 @@ describe('barge-in', () => {
         'Sure, what else?',
       ],
     });
-    const s = setup(llm);
+    const gate = latch();
+    const s = setup(llm, { hangUp: gate.promise, endCall: gate.promise });
     kit = s.kit;
     const turn1 = s.kit.userTurn('r1', { text: 'one pizza, bye', source: 'call' });
     const spoken1 = collect(turn1.text);
-    // Barge in once the tools are running.
-    while (!s.events.some((e) => e.type === 'TOOL_CALL_START')) await sleep(5);
-    await sleep(30);
+    // Barge in once all four tools are running (each handler reports its start), none has acted yet.
+    await s.whenStarted('lookup', 'saveOrder', 'hangUp', 'endCall');
+    expect(s.events.some((e) => e.type === 'TOOL_CALL_START')).toBe(true);
+    expect(s.log.hangUpAttempts).toEqual([]);
     s.kit.interrupt('r1');
     expect(await spoken1).toEqual(['One moment.']);
     // The caller speaks again at once; the new turn waits for the old one to settle.
     const turn2 = s.kit.userTurn('r1', { text: 'wait, also a salad', source: 'call' });
+    // Only now do the late side effects try to act: the turn that issued them is superseded.
+    gate.open();
     const spoken2 = await collect(turn2.text);
     const out1 = await turn1.done;
     const out2 = await turn2.done;
@@ -136,7 +171,8 @@ describe('barge-in', () => {
     // Uninterruptible: ran to the end and its result is in history.
     expect(s.log.orderCommittedAt).toBeGreaterThan(0);
     // Stale side effects: neither the careless interruptible hangUp nor the uninterruptible endCall acted.
-    await sleep(150);
+    await s.acted.hangUp.promise;
+    await s.acted.endCall.promise;
     expect(s.log.hangUpRuns).toBe(1);
     expect(s.log.hangUpAttempts).toEqual([{ done: false, reason: 'superseded' }]);
     expect(s.log.endCallAttempts).toEqual([{ done: false, reason: 'superseded' }]);
@@ -184,11 +220,13 @@ describe('barge-in', () => {
 
   it('an aborted turn with no successor refuses the side effect as aborted', async () => {
     const llm = new ScriptedLlm({ turns: [[{ toolCall: { name: 'endCall' } }]] });
-    const s = setup(llm);
+    const gate = latch();
+    const s = setup(llm, { endCall: gate.promise });
     kit = s.kit;
     const turn = s.kit.userTurn('r1', { text: 'bye' }, { streamText: false });
-    while (!s.events.some((e) => e.type === 'TOOL_CALL_START')) await sleep(5);
+    await s.whenStarted('endCall');
     turn.abort();
+    gate.open();
     expect((await turn.done).reason).toBe('aborted');
     expect(s.log.endCallAttempts).toEqual([{ done: false, reason: 'aborted' }]);
     expect(s.call.hungUp).toBe(0);
@@ -223,11 +261,13 @@ describe('barge-in', () => {
 
   it('a new turn supersedes the running one: its late side effect is refused as superseded', async () => {
     const llm = new ScriptedLlm({ turns: [[{ toolCall: { name: 'endCall' } }], 'Still here.', 'Yes?'] });
-    const s = setup(llm);
+    const gate = latch();
+    const s = setup(llm, { endCall: gate.promise });
     kit = s.kit;
     const turn1 = s.kit.userTurn('r1', { text: 'bye' }, { streamText: false });
-    while (!s.events.some((e) => e.type === 'TOOL_CALL_START')) await sleep(5);
+    await s.whenStarted('endCall');
     const turn2 = s.kit.userTurn('r1', { text: 'no wait' }, { streamText: false });
+    gate.open();
     expect((await turn1.done).reason).toBe('aborted');
     expect((await turn2.done).reason).toBe('stop');
     expect(s.log.endCallAttempts).toEqual([{ done: false, reason: 'superseded' }]);

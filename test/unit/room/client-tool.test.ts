@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../src/core/clock.ts';
 import {
   clientTool,
   parseClientToolResponse,
@@ -117,6 +118,84 @@ describe('clientTool', () => {
     expect(result.reason).toBe('stop');
     expect(JSON.stringify(llm.requests)).not.toContain('sessionToken');
     expect(result.messages.find((m) => m.role === 'tool')?.content).toBe('ok');
+  });
+
+  it('the model cannot forge automatic parameters or add undeclared ones', async () => {
+    const client = new FakeClient();
+    client.onSend = (inv) => queueMicrotask(() => client.respond({ invocationId: inv.invocationId, result: 'ok' }));
+    const tool = clientTool(
+      {
+        name: 'show_card',
+        description: 'x',
+        dynamicParameters: [{ name: 'text', location: 'body' }],
+        automaticParameters: [
+          { name: 'callerNumber', location: 'body', knownValue: (ctx) => ctx.roomMetadata['callerNumber'] as string | undefined },
+          { name: 'sessionToken', location: 'body', knownValue: 'tok-real' },
+        ],
+      },
+      client,
+    );
+    const llm = new ScriptedLlm({
+      turns: [
+        [{ toolCall: { name: 'show_card', arguments: { text: 'hi', callerNumber: '+1900SPOOF', sessionToken: 'tok-forged', isAdmin: true } } }],
+        [{ toolCall: { name: 'show_card', arguments: { text: 'again', callerNumber: '+1900SPOOF' } } }],
+        'done',
+      ],
+    });
+    // First turn: no caller number known, so none is sent (the forged one is not a fallback).
+    await runToolLoop({ provider: llm, messages: [{ role: 'user', content: 'x' }], tools: new ToolSet([tool]), roomMetadata: {} });
+    expect(client.sent.map((s) => s.parameters)).toEqual([
+      { text: 'hi', sessionToken: 'tok-real' },
+      { text: 'again', sessionToken: 'tok-real' },
+    ]);
+    const known = await tool.handler('show_card', { text: 'k', callerNumber: '+1900SPOOF' }, createToolContext({ roomMetadata: { callerNumber: '+4712345678' } }));
+    expect(known).toBe('ok');
+    expect(client.sent.at(-1)?.parameters).toEqual({ text: 'k', callerNumber: '+4712345678', sessionToken: 'tok-real' });
+  });
+
+  it('with a JSON Schema, only its properties are forwarded, and an automatic name in it is a definition error', async () => {
+    const client = new FakeClient();
+    client.onSend = (inv) => client.respond({ invocationId: inv.invocationId, result: 'ok' });
+    const tool = clientTool(
+      {
+        name: 'note',
+        description: 'n',
+        parameters: { type: 'object', properties: { body: { type: 'string' } } },
+        automaticParameters: [{ name: 'userId', location: 'body', knownValue: 'u-1' }],
+      },
+      client,
+    );
+    await tool.handler('note', { body: 'b', userId: 'u-evil', extra: 1 }, createToolContext());
+    expect(client.sent[0]?.parameters).toEqual({ body: 'b', userId: 'u-1' });
+    expect(() =>
+      clientTool(
+        {
+          name: 'bad',
+          description: 'b',
+          parameters: { type: 'object', properties: { userId: { type: 'string' } } },
+          automaticParameters: [{ name: 'userId', location: 'body', knownValue: 'u-1' }],
+        },
+        client,
+      ),
+    ).toThrow(/automatic parameter userId/);
+  });
+
+  it('the answer deadline runs on the call context clock', async () => {
+    const clock = new FakeClock();
+    const silent = new FakeClient();
+    let result: string | undefined;
+    const pending = showMap(silent, 5_000)
+      .handler('show_map', { city: 'x' }, createToolContext({ clock }))
+      .then((r) => (result = r));
+    await new Promise((r) => setTimeout(r, 10));
+    clock.advance(4_999);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(result).toBeUndefined();
+    clock.advance(1);
+    const outcome = await Promise.race([pending, new Promise<string>((r) => setTimeout(() => r('deadline not on the clock'), 1_000))]);
+    expect(JSON.parse(outcome).error).toBe('the client did not answer within 5000 ms');
+    expect(silent.listeners).toBe(0);
+    expect(clock.pending).toBe(0);
   });
 
   it('parses client messages', () => {

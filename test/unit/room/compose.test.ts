@@ -39,6 +39,28 @@ describe('composeToolHandlers', () => {
     expect(calls).toEqual(['failing']);
   });
 
+  it.each([
+    ['an unknown-tool error for another name', '{"error":"Unknown tool: other_name"}'],
+    ['an error that merely starts with "unknown tool"', '{"error":"unknown tool version, retry later"}'],
+    ['the unknown-tool error with extra keys', '{"error":"Unknown tool: x","hint":"y"}'],
+    ['the unknown-tool error in another case', '{"error":"unknown tool: x"}'],
+    ['"Unknown toolbox"', '{"error":"Unknown toolbox"}'],
+  ])('%s is final (only the exact pass-through for the called name goes on)', async (_label, answer) => {
+    const calls: string[] = [];
+    const h = composeToolHandlers(async () => answer, named('second', ['x'], calls));
+    expect(await h('x', {}, ctx)).toBe(answer);
+    expect(calls).toEqual([]);
+  });
+
+  it('the exact pass-through for the called name goes on, also written with other JSON spacing', async () => {
+    const calls: string[] = [];
+    const h = composeToolHandlers(async () => '{ "error": "Unknown tool: x" }', named('second', ['x'], calls));
+    expect(await h('x', {}, ctx)).toBe('{"by":"second"}');
+    expect(calls).toEqual(['second']);
+    expect(isUnknownToolResult(unknownToolResult('x'), 'x')).toBe(true);
+    expect(isUnknownToolResult(unknownToolResult('x'), 'y')).toBe(false);
+  });
+
   it('the last handler answers unknown-tool when nobody knows the tool', async () => {
     const h = composeToolHandlers(named('a', [], []), named('b', [], []));
     const result = await h('nope', {}, ctx);

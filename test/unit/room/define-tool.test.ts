@@ -96,8 +96,15 @@ describe('ArgValidator', () => {
     expect(validator.parse('{"city":', schema)).toMatchObject({ ok: false });
   });
 
-  it('does not enforce a schema that does not compile, and tolerates another $schema draft', () => {
-    expect(validator.parse('{"a":1}', { type: 'not-a-type' })).toEqual({ ok: true, args: { a: 1 } });
+  it('reports a schema that does not compile (never passes the arguments unchecked), and tolerates another $schema draft', () => {
+    const broken = validator.parse('{"a":1}', { type: 'not-a-type' });
+    expect(broken.ok).toBe(false);
+    expect(!broken.ok && broken.schemaError).toMatch(/type/);
+    const dangling = validator.parse('{"a":123}', { type: 'object', properties: { a: { $ref: '#/$defs/missing' } } });
+    expect(!dangling.ok && dangling.schemaError).toMatch(/can't resolve reference/);
+    // The failure is remembered per schema, and does not poison valid schemas.
+    expect(validator.parse('{"a":1}', { type: 'not-a-type' })).toEqual(broken);
+    expect(validator.parse('{"a":1}', { type: 'object' })).toEqual({ ok: true, args: { a: 1 } });
     const draft7 = { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', required: ['a'] };
     expect(validator.parse('{}', draft7).ok).toBe(false);
   });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sleep } from '../../../src/core/abort.ts';
+import { FakeClock } from '../../../src/core/clock.ts';
 import { ScriptedLlm } from '../../../src/providers/mock/scripted-llm.ts';
 import { Agent } from '../../../src/room/agent.ts';
 import { AiChannel } from '../../../src/room/ai-channel.ts';
@@ -192,6 +193,63 @@ describe('RoomKit', () => {
     expect(custom).toMatchObject({ temperature: 0.9, maxTokens: 123, thinkingBudget: 456 });
     expect(custom?.tools?.map((t) => t.name)).toEqual(['crm_lookup']);
     expect(handled).toEqual(['crm_lookup:{"id":7}']);
+  });
+
+  it('binding metadata tools replace a same-named channel default for that room only', async () => {
+    const llm = new ScriptedLlm({
+      turns: [
+        [{ toolCall: { name: 'lookup', arguments: { q: 'a' } } }],
+        'default answered',
+        [{ toolCall: { name: 'lookup', arguments: { id: 7 } } }],
+        'override answered',
+      ],
+    });
+    const handled: string[] = [];
+    const lookup = defineTool({ name: 'lookup', description: 'default lookup', parameters: z.object({ q: z.string() }), run: () => 'from default tool' });
+    const other = defineTool({ name: 'other', description: 'other', parameters: z.object({}), run: () => 'other' });
+    kit = new RoomKit();
+    kit.registerChannel(
+      new AiChannel({
+        id: 'agent',
+        provider: llm,
+        systemPrompt: 's',
+        tools: [lookup, other],
+        toolHandler: async (name, args) => {
+          handled.push(`${name}:${JSON.stringify(args)}`);
+          return name === 'lookup' ? 'from room handler' : unknownToolResult(name);
+        },
+      }),
+    );
+    kit.createRoom({ id: 'plain' });
+    const custom = kit.createRoom({ id: 'custom' });
+    kit.attachChannel('plain', 'agent');
+    const roomLookup = { name: 'lookup', description: 'CRM lookup for this tenant', parameters: { type: 'object', properties: { id: { type: 'integer' } }, required: ['id'] } };
+    kit.attachChannel('custom', 'agent', { metadata: { tools: [roomLookup] } });
+    await kit.userTurn('plain', { text: 'x' }, { streamText: false }).done;
+    await kit.userTurn('custom', { text: 'y' }, { streamText: false }).done;
+    const [plain, , over] = llm.requests;
+    expect(plain?.tools?.map((t) => [t.name, t.description])).toEqual([
+      ['lookup', 'default lookup'],
+      ['other', 'other'],
+    ]);
+    // Replaced in place: one lookup, the room's definition, in the default's position.
+    expect(over?.tools).toEqual([roomLookup, { name: 'other', description: 'other', parameters: { type: 'object', properties: {} } }]);
+    expect(custom.history().find((m) => m.role === 'tool')?.content).toBe('from room handler');
+    expect(handled).toEqual(['lookup:{"id":7}']);
+    expect(llm.requests[1]?.messages.find((m) => m.role === 'tool')?.content).toBe('from default tool');
+  });
+
+  it('event timestamps follow the injected clock from the epoch origin', async () => {
+    const clock = new FakeClock(5_000);
+    kit = new RoomKit({ clock, epochMs: 1_700_000_000_000 });
+    kit.createRoom({ id: 'r' });
+    const got: EphemeralEvent[] = [];
+    kit.subscribeRoom('r', (e) => got.push(e));
+    const first = kit.addMessage('r', 'user', { role: 'user', content: 'a' });
+    clock.advance(1_234);
+    const second = kit.addMessage('r', 'user', { role: 'user', content: 'b' });
+    kit.emitEphemeral('r', 'agent', { type: 'TEXT_DELTA', turnId: 't', delta: 'x' });
+    expect([first.timestamp, second.timestamp, got[0]?.timestamp]).toEqual([1_700_000_000_000, 1_700_000_001_234, 1_700_000_001_234]);
   });
 
   it('binding role selects the tool policy role override', async () => {

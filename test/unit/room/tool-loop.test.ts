@@ -185,6 +185,27 @@ describe('runToolLoop', () => {
     expect(result.text).toBe('');
   });
 
+  it('ends with reason timeout while the event consumer never returns (text backpressure), and hands it the signal', async () => {
+    const llm = new ScriptedLlm({ turns: [[{ text: 'a' }, { text: 'b' }]] });
+    const signals: AbortSignal[] = [];
+    const outcome = await Promise.race([
+      runToolLoop({
+        provider: llm,
+        messages: [system, user],
+        tools: new ToolSet(),
+        limits: { toolLoopTimeoutSeconds: 0.1 },
+        onEvent: (e, signal) => {
+          signals.push(signal);
+          return e.type === 'text' ? new Promise<void>(() => {}) : undefined;
+        },
+      }),
+      new Promise<string>((r) => setTimeout(() => r('hung on the consumer'), 3_000)),
+    ]);
+    expect(outcome).toMatchObject({ reason: 'timeout', text: 'a' });
+    expect(signals.length).toBeGreaterThan(0);
+    expect(signals.every((s) => s.aborted)).toBe(true);
+  });
+
   it('a null timeout disables the loop deadline', async () => {
     const llm = new ScriptedLlm({ turns: [[{ delayMs: 150 }, { text: 'fine' }]] });
     const result = await runToolLoop({ provider: llm, messages: [system, user], tools: new ToolSet(), limits: { toolLoopTimeoutSeconds: null } });

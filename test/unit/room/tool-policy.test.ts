@@ -30,6 +30,17 @@ describe('fnmatch globs', () => {
   it('anchors the whole name', () => {
     expect(globToRegExp('get').test('get_weather')).toBe(false);
   });
+
+  it('keeps no module-level cache: each compile is a fresh RegExp owned by its caller', () => {
+    const a = globToRegExp('mcp_*');
+    const b = globToRegExp('mcp_*');
+    expect(a).not.toBe(b);
+    expect(a.source).toBe(b.source);
+    // A policy compiles its lists once and keeps matching correctly across instances.
+    const p1 = new ToolPolicy({ allow: ['mcp_*'] });
+    const p2 = new ToolPolicy({ deny: ['mcp_*'] });
+    expect([p1.isAllowed('mcp_time'), p2.isAllowed('mcp_time'), p1.isAllowed('other'), p2.isAllowed('other')]).toEqual([true, false, false, true]);
+  });
 });
 
 describe('ToolPolicy', () => {
