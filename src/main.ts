@@ -4,6 +4,11 @@ import type { Config } from './config/schema.ts';
 import { redactConfig } from './config/redact.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { validateSttModelDir, validateTtsModelDir } from './providers/sherpa/validate-model-dir.ts';
+import { Pacer } from './media/rtp/pacer.ts';
+import { PortAllocator } from './media/rtp/port-allocator.ts';
+import { createSipUserAgent, type SipUserAgent } from './sip/user-agent/index.ts';
+import { RtpMediaFactory } from './transports/sip/rtp-media-factory.ts';
+import { createSipCallHandler } from './transports/sip/sip-call-handler.ts';
 import { createVad } from './vad/create-vad.ts';
 import type { Vad } from './vad/vad.ts';
 import { VERSION } from './version.ts';
@@ -14,6 +19,7 @@ export interface Gateway {
   readonly http: HttpApp | undefined;
   /** The shared VAD engine calls use (one model session for every call). */
   readonly vad: Vad;
+  readonly sip: SipUserAgent;
   close(): Promise<void>;
 }
 
@@ -34,18 +40,40 @@ export async function startGateway(config: Config, logger: Logger = createLogger
 
   let http: HttpApp | undefined;
   let vad: Vad;
+  let sip: SipUserAgent;
+  let ready = false;
   try {
     vad = await createVad(config.vad);
     const engine = vad;
     closers.push(() => engine.close());
     logger.info({ engine: vad.name }, 'vad ready');
+
+    // One pacer drives every call's RTP on an absolute 20 ms schedule; ports come from the configured range.
+    const pacer = new Pacer({ logger });
+    closers.push(async () => pacer.close());
+    const media = new RtpMediaFactory({
+      pacer,
+      ports: new PortAllocator({ min: config.rtp.portMin, max: config.rtp.portMax }),
+      bindAddress: config.rtp.host,
+      advertiseAddress: config.rtp.host,
+      jitterMs: config.rtp.jitterBufferMs,
+      logger: logger.child({ component: 'rtp' }),
+    });
+    sip = await createSipUserAgent({ config: config.sip, media, logger });
+    const ua = sip;
+    closers.push(() => ua.close());
+    ua.onCall(createSipCallHandler({ media, echo: config.sip.echo, logger }));
+    logger.info(
+      { endpoints: ua.endpoints().map((e) => ({ transport: e.transport, address: e.bound.address, port: e.bound.port })), echo: config.sip.echo },
+      'sip listening',
+    );
     if (config.http.enabled) {
       http = await startHttpServer({
         host: config.http.host,
         port: config.http.port,
         logger,
         metrics,
-        ready: () => true,
+        ready: () => ready,
         version: VERSION,
       });
       const app = http;
@@ -57,11 +85,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     throw err;
   }
 
+  ready = true;
   let closed = false;
   return {
     logger,
     http,
     vad,
+    sip,
     async close() {
       if (closed) return;
       closed = true;

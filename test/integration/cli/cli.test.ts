@@ -131,7 +131,7 @@ describe('callroom CLI', () => {
 
   it('serve stays up with HTTP disabled until signalled', async () => {
     const cfg = join(dir, 'nohttp.yaml');
-    await writeFile(cfg, 'http:\n  enabled: false\n');
+    await writeFile(cfg, 'http:\n  enabled: false\nsip:\n  listen:\n    - { transport: udp, host: 127.0.0.1, port: 0 }\n');
     const child = spawn(process.execPath, [BIN, 'serve', '--config', cfg], { env: { PATH: process.env.PATH ?? '' } });
     children.push(child);
     const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
