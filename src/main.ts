@@ -59,7 +59,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       jitterMs: config.rtp.jitterBufferMs,
       logger: logger.child({ component: 'rtp' }),
     });
-    sip = await createSipUserAgent({ config: config.sip, media, logger });
+    sip = await createSipUserAgent({ config: config.sip, media, logger, challengeAlgorithms: config.sip.digestAlgorithms });
     const ua = sip;
     closers.push(() => ua.close());
     ua.onCall(createSipCallHandler({ media, echo: config.sip.echo, logger }));

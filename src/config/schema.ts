@@ -71,6 +71,11 @@ const sip = z.strictObject({
   trunks: z.array(trunk).default([]),
   /** What an INVITE from a source that matches no trunk gets. */
   unknownSource: z.enum(['reject', 'drop', 'allow']).default('reject'),
+  /**
+   * Digest challenges sent to trunks with auth, one per algorithm in this order (RFC 8760). Clients use the first
+   * they support; put MD5 first for peers that read only the first challenge.
+   */
+  digestAlgorithms: z.array(z.enum(['SHA-256', 'MD5'])).min(1).default(['SHA-256', 'MD5']),
   registrations: z.array(registration).default([]),
 });
 
