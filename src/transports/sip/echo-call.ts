@@ -1,23 +1,21 @@
 import type { Logger } from '../../core/logger.ts';
-import type { SipCall } from '../../sip/user-agent/index.ts';
-import type { RtpAudioLeg } from './rtp-audio-leg.ts';
+import type { SipCallLeg } from './sip-call-leg.ts';
 
 /**
  * Echo mode (`sip.echo`): answer and play every received frame straight back, so a peer can check media
- * (codecs, jitter buffer, pacing) end to end without an agent. DTMF is logged.
+ * (codecs, jitter buffer, pacing) end to end without an agent. DTMF from RFC 4733 and INFO is logged.
  */
-export async function runEchoCall(call: SipCall, leg: RtpAudioLeg, logger: Logger): Promise<void> {
-  leg.setSinks({
-    onAudio: (frame) => {
-      leg.sendFrame(frame);
-    },
-    onDtmf: (ev) => {
-      if (ev.type === 'digit-end') logger.info({ digits: ev.digit, durationMs: ev.durationMs, source: 'rfc4733' }, 'dtmf');
-    },
+export async function runEchoCall(leg: SipCallLeg, logger: Logger): Promise<void> {
+  leg.onFrame((frame) => {
+    leg.sendFrame(frame);
   });
-  call.onDtmf((ev) => logger.info({ digits: ev.digit, source: ev.source }, 'dtmf'));
-  await call.answer();
-  const end = await call.ended;
-  const stats = leg.stats();
-  logger.info({ reason: end.reason, status: end.status, sent: stats.sent.packets, received: stats.received.packets, lost: stats.received.lost }, 'echo call ended');
+  leg.onDtmf((d) => logger.info({ digits: d.digit, durationMs: d.durationMs, source: d.source }, 'dtmf'));
+  await leg.answer();
+  logger.info({ codec: leg.audio.codecName, sampleRate: leg.sampleRate }, 'echo call answered');
+  const end = await leg.ended;
+  const stats = leg.audio.stats();
+  logger.info(
+    { reason: end.reason, status: end.status, sent: stats.sent.packets, received: stats.received.packets, lost: stats.received.lost },
+    'echo call ended',
+  );
 }

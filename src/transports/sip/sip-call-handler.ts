@@ -3,6 +3,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { SipCall } from '../../sip/user-agent/index.ts';
 import { runEchoCall } from './echo-call.ts';
 import type { RtpMediaFactory } from './rtp-media-factory.ts';
+import { SipCallLeg } from './sip-call-leg.ts';
 
 export interface SipCallHandlerOptions {
   readonly media: RtpMediaFactory;
@@ -26,7 +27,7 @@ export function createSipCallHandler(options: SipCallHandlerOptions): (call: Sip
       call.reject(480, 'No Agent Available');
       return;
     }
-    runEchoCall(call, leg, log).catch((err: unknown) => {
+    runEchoCall(new SipCallLeg(call, leg), log).catch((err: unknown) => {
       log.warn({ err: errorMessage(err) }, 'echo call failed');
       void call.hangup().catch(() => {});
     });
