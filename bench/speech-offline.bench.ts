@@ -12,6 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SPEECH_FIXTURES } from '../scripts/make-speech-fixtures.ts';
 import { mulawDecode, mulawEncode } from '../src/media/g711.ts';
 import { G722Decoder, G722Encoder } from '../src/media/g722.ts';
+import { silentLogger } from '../src/core/logger.ts';
 import { createResampler } from '../src/media/resample/index.ts';
 import { readWav } from '../src/media/wav.ts';
 import { FliteEngine } from '../src/providers/flite/flite-engine.ts';
@@ -19,7 +20,7 @@ import { FliteTts } from '../src/providers/flite/flite-tts.ts';
 import { PocketsphinxPool } from '../src/providers/pocketsphinx/decoder-pool.ts';
 import { PocketsphinxStt } from '../src/providers/pocketsphinx/pocketsphinx-stt.ts';
 import type { SttEvent } from '../src/providers/types.ts';
-import { wordErrorRate } from '../test/support/stt-conformance.ts';
+import { wordErrorRate } from '../src/providers/word-error-rate.ts';
 import { percentile, printResults, type BenchResult } from './types.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'speech');
@@ -61,7 +62,7 @@ async function recognise(stt: PocketsphinxStt, pcm: Int16Array): Promise<Recogni
 
 async function pocketsphinxFigures(results: BenchResult[]): Promise<void> {
   const pool = new PocketsphinxPool({ maxDecoders: 4 });
-  const stt = new PocketsphinxStt({ pool });
+  const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
   try {
     const conditions: Array<[string, (x: Int16Array) => Int16Array]> = [
       ['wideband 16 kHz', (x) => x],
@@ -95,7 +96,7 @@ async function pocketsphinxFigures(results: BenchResult[]): Promise<void> {
   // Real-time factor: N streams at once, each fed as fast as it is consumed. Decoders are made first
   // and not reset between sessions here, so the figures are recognition alone.
   const rawPool = new PocketsphinxPool({ maxDecoders: 4, resetBetweenSessions: false });
-  const raw = new PocketsphinxStt({ pool: rawPool });
+  const raw = new PocketsphinxStt({ logger: silentLogger(), pool: rawPool });
   try {
     const audio = fixture('order-status-kal16.wav');
     const audioMs = ((audio.length + 4800) * 1000) / 16000;

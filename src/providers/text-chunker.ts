@@ -7,8 +7,10 @@
  * times ("10:30", "10.30"), URLs and e-mail addresses whole: their inner punctuation is never followed
  * by a space. A full stop is further not a sentence end after a known abbreviation ("Dr.", "e.g.",
  * "U.S.", "a.m."), after a single-letter initial ("J. Smith"), or when the next word starts in lower
- * case ("approx. five"). Since a token may end right after the punctuation, a candidate at the end of
- * the buffer waits for the next token (or the end of the stream) before it is decided.
+ * case ("approx. five"). Abbreviations that are also ordinary words ("am", "no", "sun", "min"...) count
+ * only when capitalised ("No. 5", "Mar. 3", "Acme Co. Ltd") or followed by a number ("no. 5"), so
+ * "Yes I am. Then" ends a sentence. Since a token may end right after the punctuation, a candidate at
+ * the end of the buffer waits for the next token (or the end of the stream) before it is decided.
  */
 import { AbortedError } from '../core/errors.ts';
 
@@ -31,11 +33,21 @@ export interface TextChunkerOptions {
 const ABBREVIATIONS = new Set([
   'mr', 'mrs', 'ms', 'mx', 'dr', 'prof', 'sr', 'jr', 'st', 'mt', 'ft', 'rev', 'hon', 'gen', 'col', 'capt', 'lt', 'sgt', 'cpl',
   'gov', 'sen', 'rep', 'pres', 'supt', 'messrs', 'mme', 'mlle',
-  'no', 'nos', 'vs', 'etc', 'approx', 'appt', 'apt', 'ave', 'blvd', 'rd', 'ln', 'dept', 'est', 'fig', 'figs', 'vol', 'vols',
-  'inc', 'ltd', 'co', 'corp', 'bros', 'assn', 'intl', 'univ', 'ext', 'tel', 'ref', 'min', 'max', 'misc', 'cf', 'al', 'ca',
-  'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec',
-  'mon', 'tue', 'tues', 'wed', 'thu', 'thur', 'thurs', 'fri', 'sat', 'sun',
-  'eg', 'ie', 'viz', 'am', 'pm', 'oz', 'lb', 'lbs', 'pp', 'ch', 'sec', 'hr', 'hrs', 'mins', 'yr', 'yrs', 'sq', 'dist',
+  'nos', 'vs', 'etc', 'approx', 'appt', 'apt', 'ave', 'blvd', 'rd', 'ln', 'dept', 'figs', 'vol', 'vols',
+  'inc', 'ltd', 'corp', 'bros', 'assn', 'intl', 'univ', 'ext', 'tel', 'ref', 'misc', 'cf', 'ca',
+  'jan', 'feb', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec',
+  'tue', 'tues', 'thu', 'thur', 'thurs', 'fri',
+  'eg', 'ie', 'viz', 'oz', 'lb', 'lbs', 'pp', 'ch', 'sq', 'dist',
+]);
+
+/**
+ * Abbreviations that are also everyday words or often end a sentence ("Yes I am.", "Say no.", "Wait
+ * a sec.", "at 5 pm."): a full stop after one is a sentence end unless the word is capitalised
+ * ("No. 5", "Mar. 3", "Sun. 10 am", "Acme Co. Ltd") or the next word is a number ("no. 5", "min. 10").
+ */
+const AMBIGUOUS_ABBREVIATIONS = new Set([
+  'am', 'pm', 'no', 'sun', 'sat', 'mon', 'wed', 'mar', 'min', 'mins', 'max', 'sec', 'hr', 'hrs', 'yr', 'yrs',
+  'est', 'co', 'al', 'fig',
 ]);
 
 const SENTENCE_PUNCT = new Set(['.', '!', '?', '…', '。', '！', '？']);
@@ -67,11 +79,15 @@ function wordBefore(text: string, dot: number): string {
   return text.slice(i, dot);
 }
 
-/** Whether a full stop right after `word` is part of the word rather than a sentence end. */
-function isAbbreviation(word: string): boolean {
+/**
+ * Whether a full stop right after `word` is part of the word rather than a sentence end; `next` is
+ * the first character of the following word (an ambiguous abbreviation needs it).
+ */
+function isAbbreviation(word: string, next: string): boolean {
   if (word.length === 0) return false;
   const lower = word.toLowerCase();
   if (ABBREVIATIONS.has(lower)) return true;
+  if (AMBIGUOUS_ABBREVIATIONS.has(lower)) return /^\p{Lu}/u.test(word) || /^\p{Nd}/u.test(next);
   // Dotted acronyms and abbreviations: "e.g", "U.S", "a.m", "Ph.D".
   if (/^(?:\p{L}{1,2}\.)+\p{L}{1,2}$/u.test(word)) return true;
   // A single capital letter is an initial ("J. R. R. Tolkien"); "I." is too rare a sentence end to matter.
@@ -100,6 +116,19 @@ export class TextChunker {
     this.#minSentence = Math.max(1, options.minSentenceChars ?? 1);
     this.#minClause = Math.max(1, options.minClauseChars ?? 80);
     this.#max = Math.max(this.#minFirst, options.maxChunkChars ?? 250);
+  }
+
+  /** Text pushed but not yet returned in a chunk, as given (untrimmed). */
+  get buffered(): string {
+    return this.#buf;
+  }
+
+  /**
+   * Length of the start of `buffered` that is decided: no boundary inside it is still waiting for
+   * more text (only the length cap can still cut there). A word wholly inside it can be sent on.
+   */
+  get decidedLength(): number {
+    return this.#scanned;
   }
 
   /** Number of chunks returned so far. */
@@ -203,11 +232,15 @@ export class TextChunker {
       return { kind: 'clause', end: e };
     }
     if (c === '.' && !run.startsWith('..')) {
-      if (isAbbreviation(wordBefore(buf, i))) return { kind: 'none', next: e };
-      // "approx. five", "10 a.m. tomorrow": a lower-case continuation is the same sentence.
       let k = e;
       while (k < buf.length && isSpace(buf[k])) k++;
+      const word = wordBefore(buf, i);
+      const ambiguous = AMBIGUOUS_ABBREVIATIONS.has(word.toLowerCase());
+      if (!ambiguous && isAbbreviation(word, '')) return { kind: 'none', next: e };
       if (k >= buf.length) return final ? { kind: 'sentence', end: e } : { kind: 'wait' };
+      // An ambiguous abbreviation is decided by the next word, so it waits for it like the rule below.
+      if (ambiguous && isAbbreviation(word, buf[k] as string)) return { kind: 'none', next: e };
+      // "approx. five", "10 a.m. tomorrow": a lower-case continuation is the same sentence.
       if (isLower(buf[k] as string)) return { kind: 'none', next: e };
     }
     return { kind: 'sentence', end: e };

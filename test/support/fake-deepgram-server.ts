@@ -17,7 +17,8 @@
  * Faults, chosen per connection index by `faultsFor` (0 = first connection): `handshakeStatus`
  * (answer the upgrade with that HTTP status), `openDelayMs` (slow handshake), `dropAfterBytes` +
  * `dropCode` (1006 = socket destroyed without a close frame, 1011 = close frame 1011), and
- * `malformedAfterBytes` (send non-JSON text and shape-broken JSON once).
+ * `malformedAfterBytes` (send non-JSON text and shape-broken JSON once), `silent` (open the socket,
+ * take audio and control messages, and never send anything nor close: a first byte that never comes).
  * A wrong or missing `Authorization: Token KEY` gets a 401 handshake like the real service.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -31,6 +32,7 @@ export interface FakeDeepgramFaults {
   readonly dropAfterBytes?: number;
   readonly dropCode?: 1006 | 1011;
   readonly malformedAfterBytes?: number;
+  readonly silent?: boolean;
 }
 
 /** What one connection sent and how it ended. */
@@ -155,7 +157,7 @@ export class FakeDeepgramServer {
       malformedSent: false,
     };
     const send = (msg: object): void => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+      if (ws.readyState === ws.OPEN && faults.silent !== true) ws.send(JSON.stringify(msg));
     };
     const audioMs = (): number => conn.audioBytes / bytesPerMs;
     const results = (from: number, to: number, isFinal: boolean, speechFinal: boolean, fromFinalize: boolean): void => {
@@ -249,7 +251,7 @@ export class FakeDeepgramServer {
           duration: audioMs() / 1000,
           channels: 1,
         });
-        ws.close(1000);
+        if (faults.silent !== true) ws.close(1000);
       }
     });
     ws.on('close', (code: number) => {

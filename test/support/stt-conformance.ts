@@ -29,7 +29,9 @@
  *   An already-aborted signal makes `open()` reject with `AbortedError`.
  * - `close()` is idempotent (concurrent and repeated calls resolve); `write`, `writeEncoded`,
  *   `keepAlive` and `finalize` after close neither throw nor emit.
- * - No leaks: sockets, timers and child processes return to the baseline after close and after abort.
+ * - No leaks: sockets, timers and child processes return to the baseline after close and after abort,
+ *   and so do the counts `activeResources()` reports (worker threads and native decoder pools, which
+ *   `process.getActiveResourcesInfo()` does not show).
  * - Two sessions run at the same time and both transcribe.
  * - `events()` has one consumer; `speech_started`/`utterance_end` timestamps are seconds of session
  *   audio, like `WordTiming` (not checked here, but every adapter should follow it).
@@ -41,6 +43,9 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError } from '../../src/core/errors.ts';
 import { ProviderError } from '../../src/providers/provider-error.ts';
 import type { SttEvent, SttProvider, SttSession, SttSessionOptions } from '../../src/providers/types.ts';
+import { wordErrorRate } from '../../src/providers/word-error-rate.ts';
+
+export { normalizeWords, wordErrorRate } from '../../src/providers/word-error-rate.ts';
 
 export interface SttFault {
   readonly name: string;
@@ -70,8 +75,16 @@ export interface SttConformanceHarness {
   readonly abortWithinMs?: number;
   /** How long resources may take to return to the baseline (default 2000 ms); false skips leak checks. */
   readonly leakSettleMs?: number | false;
+  /**
+   * Counts of the adapter's own resources that must come back to their starting value once a session
+   * has ended, e.g. `{ decodersInUse: pool.inUse }` or a worker pool's busy workers and pending jobs.
+   */
+  activeResources?(): Readonly<Record<string, number>>;
   readonly faults?: readonly SttFault[];
 }
+
+/** An adapter's own resource counts (see `activeResources` on the harnesses). */
+export type ResourceCounter = () => Readonly<Record<string, number>>;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers shared with tts-conformance.ts
@@ -80,12 +93,16 @@ export interface SttConformanceHarness {
 /** Resource types whose counts must come back to the baseline once a session or synthesis ends. */
 const WATCHED = new Set(['TCPSocketWrap', 'TCPWrap', 'Timeout', 'ProcessWrap', 'UDPWrap', 'PipeWrap']);
 
-/** Counts of watched active resources (sockets, timers, child processes) by type. */
-export function resourceSnapshot(): Map<string, number> {
+/**
+ * Counts of watched active resources (sockets, timers, child processes) by type, plus the adapter's
+ * own counts from `extra` (worker threads and native pools do not show among the active resources).
+ */
+export function resourceSnapshot(extra?: ResourceCounter): Map<string, number> {
   const counts = new Map<string, number>();
   for (const type of process.getActiveResourcesInfo()) {
     if (WATCHED.has(type)) counts.set(type, (counts.get(type) ?? 0) + 1);
   }
+  for (const [name, n] of Object.entries(extra?.() ?? {})) counts.set(`adapter:${name}`, n);
   return counts;
 }
 
@@ -93,14 +110,14 @@ export function resourceSnapshot(): Map<string, number> {
  * A baseline snapshot taken once the counts stopped changing for `quietMs` (sockets of a session
  * that just ended are still closing for a few ticks), or after `maxMs`.
  */
-export async function settledSnapshot(quietMs = 100, maxMs = 2000): Promise<Map<string, number>> {
+export async function settledSnapshot(quietMs = 100, maxMs = 2000, extra?: ResourceCounter): Promise<Map<string, number>> {
   const key = (m: Map<string, number>): string => JSON.stringify([...m].sort());
   const deadline = Date.now() + maxMs;
-  let last = resourceSnapshot();
+  let last = resourceSnapshot(extra);
   let stableSince = Date.now();
   while (Date.now() < deadline) {
     await new Promise<void>((resolve) => setTimeout(resolve, 20));
-    const now = resourceSnapshot();
+    const now = resourceSnapshot(extra);
     if (key(now) !== key(last)) {
       last = now;
       stableSince = Date.now();
@@ -115,11 +132,11 @@ export async function settledSnapshot(quietMs = 100, maxMs = 2000): Promise<Map<
  * Wait until no watched resource type is above `base` (a socket closes a tick or two after its
  * peer). Resolves to the types still grown after `settleMs`, as "Type: base -> now" (empty = no leak).
  */
-export async function resourcesGrownAfter(base: Map<string, number>, settleMs: number): Promise<string[]> {
+export async function resourcesGrownAfter(base: Map<string, number>, settleMs: number, extra?: ResourceCounter): Promise<string[]> {
   const deadline = Date.now() + settleMs;
   for (;;) {
     const grown: string[] = [];
-    for (const [type, n] of resourceSnapshot()) {
+    for (const [type, n] of resourceSnapshot(extra)) {
       const b = base.get(type) ?? 0;
       if (n > b) grown.push(`${type}: ${b} -> ${n}`);
     }
@@ -141,32 +158,6 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Lower-case words without punctuation, for comparing transcripts. */
-export function normalizeWords(text: string): string[] {
-  return text
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}' ]+/gu, ' ')
-    .split(/\s+/)
-    .filter((w) => w.length > 0);
-}
-
-/** Word error rate of `hypothesis` against `reference` (word-level Levenshtein / reference length). */
-export function wordErrorRate(reference: string, hypothesis: string): number {
-  const ref = normalizeWords(reference);
-  const hyp = normalizeWords(hypothesis);
-  if (ref.length === 0) return hyp.length === 0 ? 0 : 1;
-  let prev = Array.from({ length: hyp.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= ref.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= hyp.length; j++) {
-      const sub = (prev[j - 1] ?? 0) + (ref[i - 1] === hyp[j - 1] ? 0 : 1);
-      cur.push(Math.min(sub, (prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1));
-    }
-    prev = cur;
-  }
-  return (prev[hyp.length] ?? 0) / ref.length;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -252,9 +243,12 @@ export function runSttConformance(h: SttConformanceHarness): void {
   const abortWithin = h.abortWithinMs ?? 1500;
   const opts = h.sessionOptions;
 
+  const extra: ResourceCounter | undefined = h.activeResources?.bind(h);
+  const settled = (): Promise<Map<string, number>> => settledSnapshot(100, 2000, extra);
+
   async function leakCheck(base: Map<string, number>): Promise<void> {
     if (h.leakSettleMs === false) return;
-    expect(await resourcesGrownAfter(base, h.leakSettleMs ?? 2000), 'resources left open').toEqual([]);
+    expect(await resourcesGrownAfter(base, h.leakSettleMs ?? 2000, extra), 'resources left open').toEqual([]);
   }
 
   describe(`STT conformance: ${h.name}`, () => {
@@ -298,7 +292,7 @@ export function runSttConformance(h: SttConformanceHarness): void {
       const warmLog = collectSttEvents(warm);
       await warm.close();
       await warmLog.ended;
-      const base = await settledSnapshot();
+      const base = await settled();
       const ac = new AbortController();
       const session = await provider.open(opts, ac.signal);
       const log = collectSttEvents(session);
@@ -315,14 +309,14 @@ export function runSttConformance(h: SttConformanceHarness): void {
 
     it('open() with an already-aborted signal rejects with AbortedError', async () => {
       const provider = await h.createProvider();
-      const base = await settledSnapshot();
+      const base = await settled();
       await expect(provider.open(opts, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
       await leakCheck(base);
     });
 
     it('close() is idempotent and calls after close are ignored', async () => {
       const provider = await h.createProvider();
-      const base = await settledSnapshot();
+      const base = await settled();
       const session = await provider.open(opts);
       const log = collectSttEvents(session);
       await Promise.all([session.close(), session.close()]);
@@ -355,7 +349,7 @@ export function runSttConformance(h: SttConformanceHarness): void {
     for (const fault of h.faults ?? []) {
       it(`fault "${fault.name}" surfaces a typed ProviderError (retryable=${fault.retryable})`, async () => {
         const provider = await fault.createProvider();
-        const base = await settledSnapshot();
+        const base = await settled();
         if (fault.when === 'open') {
           const err = await provider.open(opts).then(
             () => undefined,

@@ -28,7 +28,8 @@
  * - Cancellation: aborting the signal after the first audio ends the iterable within `abortWithinMs`
  *   (default 1500) without throwing and yields nothing after the abort; an already-aborted signal
  *   yields nothing at all; breaking out of `for await` early also cleans up. No leaked sockets,
- *   timers or child processes in any of these.
+ *   timers or child processes in any of these, and the `activeResources()` counts (worker pools)
+ *   back at their starting value.
  * - Two syntheses run at the same time and both complete.
  * - Faults: iterating throws a `ProviderError` whose `retryable` (and `code`, if given) match, and
  *   nothing leaks.
@@ -36,7 +37,7 @@
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../src/providers/provider-error.ts';
 import type { AudioEncoding, TtsChunk, TtsProvider, TtsRequest } from '../../src/providers/types.ts';
-import { resourcesGrownAfter, settledSnapshot, within } from './stt-conformance.ts';
+import { resourcesGrownAfter, settledSnapshot, within, type ResourceCounter } from './stt-conformance.ts';
 
 export interface TtsFormat {
   readonly sampleRate: number;
@@ -79,6 +80,12 @@ export interface TtsConformanceHarness {
   readonly abortWithinMs?: number;
   /** How long resources may take to return to the baseline (default 2000 ms); false skips leak checks. */
   readonly leakSettleMs?: number | false;
+  /**
+   * Counts of the adapter's own resources that must come back to their starting value once a
+   * synthesis has ended, e.g. a worker pool's busy workers and pending jobs (worker threads do not
+   * show in `process.getActiveResourcesInfo()`).
+   */
+  activeResources?(): Readonly<Record<string, number>>;
   readonly faults?: readonly TtsFault[];
 }
 
@@ -150,9 +157,11 @@ export function runTtsConformance(h: TtsConformanceHarness): void {
     ...(h.voice !== undefined ? { voice: h.voice } : {}),
   });
 
+  const extra: ResourceCounter | undefined = h.activeResources?.bind(h);
+
   async function leakCheck(base: Map<string, number>): Promise<void> {
     if (h.leakSettleMs === false) return;
-    expect(await resourcesGrownAfter(base, h.leakSettleMs ?? 2000), 'resources left open').toEqual([]);
+    expect(await resourcesGrownAfter(base, h.leakSettleMs ?? 2000, extra), 'resources left open').toEqual([]);
   }
 
   async function drain(it: AsyncIterable<TtsChunk>): Promise<TtsChunk[]> {
@@ -164,7 +173,7 @@ export function runTtsConformance(h: TtsConformanceHarness): void {
   /** One full synthesis so lazily created pools and modules are in the leak baseline. */
   async function warmUp(provider: TtsProvider): Promise<Map<string, number>> {
     await drain(provider.synthesize(request(first as TtsFormat)));
-    return settledSnapshot();
+    return settledSnapshot(100, 2000, extra);
   }
 
   describe(`TTS conformance: ${h.name}`, () => {
@@ -278,7 +287,7 @@ export function runTtsConformance(h: TtsConformanceHarness): void {
     for (const fault of h.faults ?? []) {
       it(`fault "${fault.name}" throws a typed ProviderError (retryable=${fault.retryable})`, async () => {
         const provider = await fault.createProvider();
-        const base = await settledSnapshot();
+        const base = await settledSnapshot(100, 2000, extra);
         const err = await within(resultTimeout, 'fault', drain(provider.synthesize(request(first))).then(
           () => undefined,
           (e: unknown) => e,

@@ -7,8 +7,9 @@
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { AbortedError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
+import { ProviderError } from '../provider-error.ts';
 import type { AudioEncoding, SttProvider, SttSession, SttSessionOptions } from '../types.ts';
-import { sdkConnector, type LiveSocketConnector, type DeepgramListenParams } from './deepgram-connect.ts';
+import { DEEPGRAM, sdkConnector, type LiveSocketConnector, type DeepgramListenParams } from './deepgram-connect.ts';
 import { DeepgramSession, type ReconnectPolicy } from './deepgram-session.ts';
 
 export interface DeepgramSttOptions {
@@ -62,7 +63,9 @@ export class DeepgramStt implements SttProvider {
     if (signal?.aborted) throw new AbortedError();
     const o = this.#o;
     const encoding = options.encoding ?? 'pcm_s16le';
-    if (!this.supportsSampleRate(options.sampleRate)) throw new RangeError(`deepgram: unsupported sample rate ${options.sampleRate}`);
+    if (!this.supportsSampleRate(options.sampleRate)) {
+      throw new ProviderError(DEEPGRAM, 'CR_STT_FORMAT', `unsupported sample rate ${options.sampleRate} (8000..48000 Hz)`, { retryable: false });
+    }
     const utteranceEndMs = o.utteranceEndMs === false ? undefined : (o.utteranceEndMs ?? 1000);
     const params: DeepgramListenParams = {
       model: o.model ?? 'nova-3',

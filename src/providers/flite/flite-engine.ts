@@ -57,6 +57,21 @@ export class FliteEngine {
     this.#warmVoice = options.warmVoice;
   }
 
+  /**
+   * Worker threads alive, those with work, and jobs waiting for a result. Worker threads are not in
+   * `process.getActiveResourcesInfo()`, so leak checks read this: once every synthesis has ended,
+   * `busyWorkers` and `pendingJobs` are back to 0 (idle workers stay, unref'd, until `close()`).
+   */
+  get activity(): { readonly workers: number; readonly busyWorkers: number; readonly pendingJobs: number } {
+    let busy = 0;
+    let pending = 0;
+    for (const w of this.#workers) {
+      if (w.pending.size > 0) busy++;
+      pending += w.pending.size;
+    }
+    return { workers: this.#workers.length, busyWorkers: busy, pendingJobs: pending };
+  }
+
   /** Synthesize `text` with `voice` (a flite voice id). Aborting rejects at once with AbortedError. */
   synthesize(text: string, voice: string, signal?: AbortSignal): Promise<FliteAudio> {
     if (signal?.aborted) return Promise.reject(new AbortedError());

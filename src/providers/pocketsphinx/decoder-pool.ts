@@ -102,6 +102,14 @@ export class PocketsphinxPool {
   }
 
   /**
+   * Decoders not idle: held by a session, being reset after one, or being created. Back to 0 once
+   * every session has closed and the resets are done (leak checks read this).
+   */
+  get inUse(): number {
+    return this.#busy.size + this.#resetting.size + this.#creating;
+  }
+
+  /**
    * Take an idle decoder, wait for one being reset, or make one. Rejects with ProviderError (model,
    * engine, capacity) or AbortedError.
    */

@@ -1,6 +1,7 @@
 import type { AudioFrame } from '../../core/audio-frame.ts';
 import { BoundedChannel } from '../../core/bounded-channel.ts';
 import { errorMessage } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
 import { alawDecode, mulawDecode } from '../../media/g711.ts';
 import type { Resampler } from '../../media/resample/index.ts';
 import { ProviderError } from '../provider-error.ts';
@@ -14,7 +15,13 @@ export interface PocketsphinxSessionSettings {
   readonly chunkMs: number;
   /** Converts the session's rate to 16 kHz when it is higher (undefined at 16 kHz). */
   readonly resampler: Resampler | undefined;
+  /** Most audio queued for the decoder, in ms; beyond it the oldest is dropped (and logged). */
+  readonly maxQueueMs: number;
+  readonly logger: Logger;
 }
+
+/** Samples per decoder frame. */
+const FRAME_SAMPLES = POCKETSPHINX_SAMPLE_RATE / POCKETSPHINX_FRAME_RATE;
 
 /** Filler and silence tokens of the en-us dictionary: `<s>`, `</s>`, `<sil>`, `[NOISE]`, `+BREATH+`... */
 function isFiller(word: string): boolean {
@@ -27,6 +34,11 @@ function isFiller(word: string): boolean {
  * time per decoder). After each piece the partial hypothesis becomes an interim transcript. When the
  * decoder's own VAD sees speech end, the utterance is closed: final transcript (with word timings) and
  * utterance_end. `finalize()` and `close()` force the same for the audio so far.
+ *
+ * The queue is bounded (`maxQueueMs`, 5 s by default): a decoder that falls that far behind (an
+ * overloaded host) loses the oldest queued audio rather than letting memory and latency grow without
+ * limit. Drops are counted (`droppedMs`), logged once per episode, and left out of the timeline the
+ * decoder sees, so timestamps are mapped back to the caller's audio time.
  */
 export class PocketsphinxSession implements SttSession {
   readonly #decoder: PocketsphinxDecoder;
@@ -38,6 +50,13 @@ export class PocketsphinxSession implements SttSession {
   readonly #queue: Int16Array[] = [];
   #queued = 0;
   #queueHead = 0;
+  readonly #maxQueued: number;
+  /** Samples (16 kHz) taken from the queue for the decoder, and dropped from it, so far. */
+  #taken = 0;
+  #dropped = 0;
+  #dropping = false;
+  /** Where drops happened: decoder position (samples taken) and the total dropped by then. */
+  readonly #drops: Array<{ at: number; total: number }> = [];
   #buf: Int16Array;
   #fed = 0;
   /** The decoder's frame count when this session started (see PocketsphinxDecoder.samplesFed). */
@@ -57,6 +76,7 @@ export class PocketsphinxSession implements SttSession {
     this.#signal = signal;
     this.#chunk = Math.max(160, Math.round((POCKETSPHINX_SAMPLE_RATE * settings.chunkMs) / 1000));
     this.#buf = new Int16Array(this.#chunk);
+    this.#maxQueued = Math.max(this.#chunk, Math.round((POCKETSPHINX_SAMPLE_RATE * settings.maxQueueMs) / 1000));
     this.#frameBase = (decoder.samplesFed * POCKETSPHINX_FRAME_RATE) / POCKETSPHINX_SAMPLE_RATE;
     decoder.lib.startUtt(decoder.ps);
     signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -94,6 +114,16 @@ export class PocketsphinxSession implements SttSession {
     return this.#events;
   }
 
+  /** Audio dropped because the decoder fell more than `maxQueueMs` behind, in ms. */
+  get droppedMs(): number {
+    return (this.#dropped * 1000) / POCKETSPHINX_SAMPLE_RATE;
+  }
+
+  /** Audio waiting for the decoder, in ms. */
+  get queuedMs(): number {
+    return (this.#queued * 1000) / POCKETSPHINX_SAMPLE_RATE;
+  }
+
   close(): Promise<void> {
     if (this.#ending !== undefined) return this.#ending;
     this.#stopped = true;
@@ -122,7 +152,50 @@ export class PocketsphinxSession implements SttSession {
     if (pcm.length === 0) return;
     this.#queue.push(pcm);
     this.#queued += pcm.length;
+    if (this.#queued > this.#maxQueued) this.#dropOldest(this.#queued - this.#maxQueued);
+    else if (this.#dropping && this.#queued <= this.#maxQueued / 2) this.#dropping = false;
     if (this.#queued >= this.#chunk) this.#kick();
+  }
+
+  /** Drop `n` samples from the head of the queue (the decoder is too far behind). */
+  #dropOldest(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const head = this.#queue[this.#queueHead] as Int16Array;
+      if (head.length <= left) {
+        left -= head.length;
+        this.#queueHead++;
+      } else {
+        this.#queue[this.#queueHead] = head.subarray(left);
+        left = 0;
+      }
+    }
+    this.#queued -= n;
+    this.#dropped += n;
+    const last = this.#drops.at(-1);
+    if (last !== undefined && last.at === this.#taken) last.total = this.#dropped;
+    else this.#drops.push({ at: this.#taken, total: this.#dropped });
+    if (this.#queueHead > 64) {
+      this.#queue.splice(0, this.#queueHead);
+      this.#queueHead = 0;
+    }
+    if (!this.#dropping) {
+      this.#dropping = true;
+      this.#settings.logger.warn(
+        { droppedMs: Math.round(this.droppedMs), maxQueueMs: this.#settings.maxQueueMs },
+        'pocketsphinx: decoder behind, dropping the oldest queued audio',
+      );
+    }
+  }
+
+  /** Seconds of the caller's audio at decoder position `samples` (drops before it added back). */
+  #sessionSec(samples: number): number {
+    let dropped = 0;
+    for (const d of this.#drops) {
+      if (d.at > samples) break;
+      dropped = d.total;
+    }
+    return (samples + dropped) / POCKETSPHINX_SAMPLE_RATE;
   }
 
   #kick(): void {
@@ -171,6 +244,7 @@ export class PocketsphinxSession implements SttSession {
       else this.#queue[this.#queueHead] = head.subarray(k);
     }
     this.#queued -= n;
+    this.#taken += n;
     if (this.#queueHead > 64 || this.#queueHead === this.#queue.length) {
       this.#queue.splice(0, this.#queueHead);
       this.#queueHead = 0;
@@ -182,7 +256,7 @@ export class PocketsphinxSession implements SttSession {
     const { lib, ps } = this.#decoder;
     const inSpeech = lib.getInSpeech(ps);
     if (inSpeech && !this.#inSpeech) {
-      this.#events.push({ type: 'speech_started', timestamp: (this.#fed - n) / POCKETSPHINX_SAMPLE_RATE });
+      this.#events.push({ type: 'speech_started', timestamp: this.#sessionSec(this.#fed - n) });
     }
     const hyp = (lib.getHyp(ps) ?? '').trim();
     if (hyp !== '' && hyp !== this.#lastHyp) {
@@ -208,8 +282,8 @@ export class PocketsphinxSession implements SttSession {
         words.push({
           // Alternate pronunciations come back as "word(2)".
           word: s.word.replace(/\(\d+\)$/, ''),
-          start: Math.max(0, (s.startFrame - this.#frameBase) / POCKETSPHINX_FRAME_RATE),
-          end: Math.max(0, (s.endFrame + 1 - this.#frameBase) / POCKETSPHINX_FRAME_RATE),
+          start: this.#sessionSec(Math.max(0, (s.startFrame - this.#frameBase) * FRAME_SAMPLES)),
+          end: this.#sessionSec(Math.max(0, (s.endFrame + 1 - this.#frameBase) * FRAME_SAMPLES)),
         });
       }
     }
@@ -220,7 +294,7 @@ export class PocketsphinxSession implements SttSession {
       this.#events.push({ type: 'transcript', text: '', isFinal: true, speechFinal: true, words: [] });
     }
     if (text !== '') {
-      const end = words.at(-1)?.end ?? this.#fed / POCKETSPHINX_SAMPLE_RATE;
+      const end = words.at(-1)?.end ?? this.#sessionSec(this.#fed);
       this.#events.push({ type: 'utterance_end', timestamp: end });
     }
     this.#lastHyp = '';

@@ -4,8 +4,11 @@
  *
  * The acoustic model is wideband (16 kHz, filterbank to 6.8 kHz). On 8 kHz audio it produces "one" or
  * word salad, so this provider refuses narrowband sessions with CR_STT_NARROWBAND_UNSUPPORTED instead
- * of quietly returning garbage; the call layer logs and records that and picks another engine
- * (Sherpa-ONNX with a narrowband model). Rates above 16 kHz are resampled to 16 kHz.
+ * of quietly returning garbage: `supportsSampleRate` says no, `open()` throws that typed error and
+ * logs a warning (the logger is a required option, so the line cannot be silently dropped), and
+ * FallbackStt reports the skip with that code (`onSkipped`, `onServed().skipped`) for the call record
+ * while it picks another engine (Sherpa-ONNX with a narrowband model). Rates above 16 kHz are
+ * resampled to 16 kHz.
  */
 import { AbortedError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
@@ -20,7 +23,13 @@ export interface PocketsphinxSttOptions extends PocketsphinxPoolOptions {
   readonly pool?: PocketsphinxPool;
   /** Audio per decoder call, i.e. the interim cadence (default 100 ms). */
   readonly chunkMs?: number;
-  readonly logger?: Logger;
+  /**
+   * Required: a narrowband refusal and dropped audio must show in the logs. Tests that do not
+   * look at the lines pass `silentLogger()` explicitly.
+   */
+  readonly logger: Logger;
+  /** Audio held for the decoder when it falls behind, in ms (default 5000); the oldest is dropped beyond it. */
+  readonly maxQueueMs?: number;
 }
 
 /** Highest rate accepted (resampled down to 16 kHz). */
@@ -32,13 +41,15 @@ export class PocketsphinxStt implements SttProvider {
   readonly #pool: PocketsphinxPool;
   readonly #ownsPool: boolean;
   readonly #chunkMs: number;
-  readonly #logger: Logger | undefined;
+  readonly #maxQueueMs: number;
+  readonly #logger: Logger;
 
-  constructor(options: PocketsphinxSttOptions = {}) {
+  constructor(options: PocketsphinxSttOptions) {
     this.#ownsPool = options.pool === undefined;
     this.#pool = options.pool ?? new PocketsphinxPool(options);
     this.#chunkMs = options.chunkMs ?? 100;
-    this.#logger = options.logger;
+    this.#maxQueueMs = options.maxQueueMs ?? 5000;
+    this.#logger = options.logger.child({ provider: this.name });
   }
 
   /** Wideband only: 16 kHz and up. */
@@ -51,7 +62,10 @@ export class PocketsphinxStt implements SttProvider {
     const rate = options.sampleRate;
     if (!this.supportsSampleRate(rate)) {
       if (Number.isInteger(rate) && rate > 0 && rate < POCKETSPHINX_SAMPLE_RATE) {
-        this.#logger?.warn({ provider: this.name, sampleRate: rate }, 'pocketsphinx refuses narrowband audio (wideband acoustic model)');
+        this.#logger.warn(
+          { sampleRate: rate, code: 'CR_STT_NARROWBAND_UNSUPPORTED' },
+          'pocketsphinx refuses narrowband audio (wideband acoustic model)',
+        );
         throw new ProviderError(
           this.name,
           'CR_STT_NARROWBAND_UNSUPPORTED',
@@ -72,7 +86,12 @@ export class PocketsphinxStt implements SttProvider {
       throw new AbortedError();
     }
     const resampler = rate === POCKETSPHINX_SAMPLE_RATE ? undefined : createResampler(rate, POCKETSPHINX_SAMPLE_RATE);
-    return new PocketsphinxSession(decoder, this.#pool, { sampleRate: rate, encoding, chunkMs: this.#chunkMs, resampler }, signal);
+    return new PocketsphinxSession(
+      decoder,
+      this.#pool,
+      { sampleRate: rate, encoding, chunkMs: this.#chunkMs, maxQueueMs: this.#maxQueueMs, resampler, logger: this.#logger },
+      signal,
+    );
   }
 
   /** Free the decoders (when this provider made the pool). Open sessions keep theirs until they close. */

@@ -53,15 +53,9 @@ export interface SherpaOfflineTts {
   }): Promise<SherpaWaveform>;
 }
 
-export interface SherpaLinearResampler {
-  resample(samples: Float32Array): Float32Array;
-  flush(samples: Float32Array): Float32Array;
-}
-
 export interface SherpaModule {
   readonly OnlineRecognizer: new (config: object) => SherpaOnlineRecognizer;
   readonly OfflineTts: { createAsync(config: object): Promise<SherpaOfflineTts> };
-  readonly LinearResampler: new (inputRate: number, outputRate: number) => SherpaLinearResampler;
 }
 
 let cached: SherpaModule | undefined;

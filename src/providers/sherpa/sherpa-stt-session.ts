@@ -16,7 +16,10 @@ import type { SherpaOnlineRecognizer, SherpaOnlineResult, SherpaOnlineStream } f
 export interface SherpaSessionSettings {
   readonly provider: string;
   readonly sampleRate: number;
-  /** Silence appended at finalize/close so the model's right context sees the last word. */
+  /**
+   * Silence appended at finalize/close so the model's right context sees the last word. It is not
+   * part of the caller's audio, so it does not advance the session clock.
+   */
   readonly tailPaddingSec: number;
   readonly logger: Logger;
 }
@@ -152,8 +155,11 @@ export class SherpaSttSession implements SttSession {
     }
   }
 
-  /** Emit the segment's final (if any words) and start a new segment. */
-  #endSegment(r: SherpaOnlineResult, speechFinal: boolean): void {
+  /**
+   * Emit the segment's final and start a new segment. Without words there is a final only when
+   * `emptyFinal` (finalize() promises a final result for the audio so far, even an empty one).
+   */
+  #endSegment(r: SherpaOnlineResult, speechFinal: boolean, emptyFinal = false): void {
     const text = r.text.trim();
     if (text !== '') {
       const words = wordsFromResult(r, this.#segmentStartSec);
@@ -161,6 +167,8 @@ export class SherpaSttSession implements SttSession {
       this.#events.push({ type: 'transcript', text, isFinal: true, speechFinal, ...(words !== undefined ? { words } : {}) });
       const end = words?.at(-1)?.end ?? this.#audioSec;
       this.#events.push({ type: 'utterance_end', timestamp: end });
+    } else if (emptyFinal) {
+      this.#events.push({ type: 'transcript', text: '', isFinal: true, speechFinal, words: [] });
     }
     this.#rec.reset(this.#stream);
     this.#lastText = '';
@@ -175,12 +183,13 @@ export class SherpaSttSession implements SttSession {
       this.#immediate = undefined;
     }
     try {
+      // The padding is engine input only: word timings and the next segment stay in the caller's
+      // audio time (the engine's timestamps are relative to the segment, placed at #segmentStartSec).
       const pad = new Float32Array(Math.round(this.#s.tailPaddingSec * this.#s.sampleRate));
       this.#stream.acceptWaveform({ samples: pad, sampleRate: this.#s.sampleRate });
-      this.#audioSec += this.#s.tailPaddingSec;
       if (last) this.#stream.inputFinished();
       while (this.#rec.isReady(this.#stream)) this.#rec.decode(this.#stream);
-      this.#endSegment(this.#rec.getResult(this.#stream), false);
+      this.#endSegment(this.#rec.getResult(this.#stream), false, !last);
     } catch (err) {
       this.#fail(err);
     }

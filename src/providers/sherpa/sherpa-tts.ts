@@ -1,20 +1,25 @@
 /**
  * Sherpa-ONNX offline TTS (`sherpa-onnx-node` OfflineTts): vits/piper or kokoro models from a
- * model directory. Text is spoken sentence by sentence as it streams in, and each sentence's
- * audio is streamed out as the engine generates it (its progress callback), so the first audio
- * does not wait for the whole reply. Aborting stops generation from the callback. Audio is
- * resampled with sherpa's linear resampler when the requested rate is not the model's.
+ * model directory. The text stream is cut by the shared text chunker (first clause, then
+ * sentences; not inside numbers, abbreviations or URLs) and each chunk's audio is streamed out as
+ * the engine generates it (its progress callback), so the first audio does not wait for the whole
+ * reply. Aborting stops generation from the callback. When the requested rate is not the model's,
+ * audio goes through the media resampler (src/media/resample), not sherpa's LinearResampler: that
+ * one is a plain linear interpolator, so a 9 kHz component of 24 kHz audio came out folded to
+ * 7 kHz at -17 dB after 24k -> 16k, where the media resampler rejects it by more than 80 dB.
  *
  * Call `init()` at start-up: it validates the model directory (a `ModelDirError` naming what is
  * missing) and loads the model off the main thread (`OfflineTts.createAsync`).
  */
 import { BoundedChannel } from '../../core/bounded-channel.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { AbortedError, errorMessage, isCallroomError } from '../../core/errors.ts';
 import { silentLogger, type Logger } from '../../core/logger.ts';
+import { createResampler, type Resampler } from '../../media/resample/index.ts';
 import { ProviderError } from '../provider-error.ts';
+import { chunkText, type TextChunkerOptions } from '../text-chunker.ts';
 import type { AudioEncoding, TtsChunk, TtsProvider, TtsRequest } from '../types.ts';
 import { probeModelLoad } from './sherpa-probe.ts';
-import { loadSherpaModule, type SherpaLinearResampler, type SherpaModule, type SherpaOfflineTts } from './sherpa-module.ts';
+import { loadSherpaModule, type SherpaModule, type SherpaOfflineTts } from './sherpa-module.ts';
 import { ModelDirError, validateTtsModelDir, type SherpaTtsModelFiles, type SherpaTtsModelType } from './validate-model-dir.ts';
 
 export interface SherpaTtsOptions {
@@ -28,6 +33,8 @@ export interface SherpaTtsOptions {
   /** Default 1. */
   readonly numThreads?: number;
   readonly logger?: Logger;
+  /** Where the text stream is cut (the shared chunker's defaults when absent). */
+  readonly chunker?: TextChunkerOptions;
   /**
    * Load the model once in a child process first, because sherpa-onnx exits or aborts the process
    * on some bad models instead of throwing. Default true (false when `loadModule` is given).
@@ -39,8 +46,6 @@ export interface SherpaTtsOptions {
 
 const NAME = 'sherpa-onnx-tts';
 const RATES: readonly number[] = [8000, 16000, 22050, 24000, 44100, 48000];
-/** A sentence ends at terminal punctuation (plus closing quotes/brackets) followed by whitespace. */
-const SENTENCE_END = /[.!?;…]["'”’)\]]*\s+/g;
 
 /** The OfflineTts config `sherpa-onnx-node` expects for these files. */
 export function offlineTtsConfig(files: SherpaTtsModelFiles, o: SherpaTtsOptions): object {
@@ -61,19 +66,6 @@ export function offlineTtsConfig(files: SherpaTtsModelFiles, o: SherpaTtsOptions
   };
 }
 
-/** Split off complete sentences; returns [sentences, rest]. */
-export function takeSentences(buffer: string): [string[], string] {
-  let last = 0;
-  const out: string[] = [];
-  for (const m of buffer.matchAll(SENTENCE_END)) {
-    const end = (m.index ?? 0) + m[0].length;
-    const s = buffer.slice(last, end).trim();
-    if (s !== '') out.push(s);
-    last = end;
-  }
-  return [out, buffer.slice(last)];
-}
-
 function toInt16(f: Float32Array): Int16Array {
   const out = new Int16Array(f.length);
   for (let i = 0; i < f.length; i++) {
@@ -90,7 +82,6 @@ export class SherpaTts implements TtsProvider {
   readonly #o: SherpaTtsOptions;
   readonly #logger: Logger;
   #tts: Promise<SherpaOfflineTts> | undefined;
-  #module: SherpaModule | undefined;
 
   constructor(options: SherpaTtsOptions) {
     this.#o = options;
@@ -114,8 +105,7 @@ export class SherpaTts implements TtsProvider {
     const files = this.validate();
     const config = offlineTtsConfig(files, this.#o);
     if (this.#o.probe ?? this.#o.loadModule === undefined) await probeModelLoad(NAME, 'offline-tts', config);
-    const sherpa = (this.#o.loadModule ?? (() => loadSherpaModule(NAME)))();
-    this.#module = sherpa;
+    const sherpa: SherpaModule = (this.#o.loadModule ?? (() => loadSherpaModule(NAME)))();
     let tts: SherpaOfflineTts;
     try {
       tts = await sherpa.OfflineTts.createAsync(config);
@@ -141,67 +131,58 @@ export class SherpaTts implements TtsProvider {
       if (err instanceof ModelDirError) throw new ProviderError(NAME, 'CR_PROVIDER_CONFIG', err.message, { retryable: false, cause: err });
       throw err;
     }
-    const resampler =
-      tts.sampleRate === request.sampleRate ? undefined : new (this.#module as SherpaModule).LinearResampler(tts.sampleRate, request.sampleRate);
-    let buffer = '';
-    const it = request.text[Symbol.asyncIterator]();
-    for (;;) {
-      const r = await this.#next(it, signal);
-      if (r === 'aborted') return;
-      if (r.done !== true) buffer += r.value;
-      const [sentences, rest] = r.done === true ? [[buffer.trim()].filter((s) => s !== ''), ''] : takeSentences(buffer);
-      buffer = rest;
-      for (const sentence of sentences) {
-        for await (const chunk of this.#speak(tts, sentence, request.sampleRate, resampler, signal)) {
+    const resampler = tts.sampleRate === request.sampleRate ? undefined : createResampler(tts.sampleRate, request.sampleRate);
+    // The filter's group delay is dropped from the start so the output is as long as the input
+    // (flush() returns the delayed end) and the first audio is not pushed back.
+    const out = { resampler, skip: resampler === undefined ? 0 : Math.round(resampler.delay) };
+    try {
+      for await (const chunk of chunkText(request.text, this.#o.chunker ?? {}, signal)) {
+        for await (const audio of this.#speak(tts, chunk, request.sampleRate, out, signal)) {
           if (signal?.aborted) return;
-          yield chunk;
+          yield audio;
         }
         if (signal?.aborted) return;
       }
-      if (r.done === true) break;
-    }
-    if (resampler !== undefined) {
-      const tail = toInt16(resampler.flush(new Float32Array(0)));
-      if (tail.length > 0 && !signal?.aborted) yield { type: 'audio', encoding: 'pcm_s16le', sampleRate: request.sampleRate, pcm: tail };
-    }
-    if (!signal?.aborted) yield { type: 'done' };
-  }
-
-  /** The next text piece, raced against abort (a model's token stream cannot be cancelled). */
-  async #next(it: AsyncIterator<string>, signal?: AbortSignal): Promise<IteratorResult<string> | 'aborted'> {
-    if (signal === undefined) return it.next();
-    if (signal.aborted) return 'aborted';
-    let onAbort: (() => void) | undefined;
-    try {
-      const r = await Promise.race([
-        it.next(),
-        new Promise<'aborted'>((resolve) => {
-          onAbort = () => resolve('aborted');
-          signal.addEventListener('abort', onAbort, { once: true });
-        }),
-      ]);
-      if (r === 'aborted') void it.return?.()?.catch(() => undefined);
-      return r;
+      const tail = resampler?.flush().subarray(out.skip);
+      if (tail !== undefined && tail.length > 0 && !signal?.aborted) {
+        yield { type: 'audio', encoding: 'pcm_s16le', sampleRate: request.sampleRate, pcm: tail.slice() };
+      }
+      if (!signal?.aborted) yield { type: 'done' };
+    } catch (err) {
+      if (signal?.aborted || err instanceof AbortedError) return;
+      throw toProviderError(err);
     } finally {
-      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+      resampler?.close();
     }
   }
 
-  /** One sentence, streamed from the engine's progress callback. */
+  /** One chunk of text, streamed from the engine's progress callback. */
   async *#speak(
     tts: SherpaOfflineTts,
     text: string,
     rate: number,
-    resampler: SherpaLinearResampler | undefined,
+    out: { readonly resampler: Resampler | undefined; skip: number },
     signal?: AbortSignal,
   ): AsyncGenerator<TtsChunk> {
     const chunks = new BoundedChannel<TtsChunk>(4096, 'drop-oldest');
     let streamed = false;
-    // Set when the consumer stopped early: the progress callback then tells the engine to stop.
+    // Set when the consumer stopped early: the progress callback then tells the engine to stop,
+    // and nothing more goes through the resampler (it is closed once synthesis ends).
     let stopped = false;
     const emit = (f: Float32Array): void => {
-      const pcm = toInt16(resampler === undefined ? f : resampler.resample(f));
-      if (pcm.length > 0) chunks.push({ type: 'audio', encoding: 'pcm_s16le', sampleRate: rate, pcm });
+      if (stopped || signal?.aborted) return;
+      const linear = toInt16(f);
+      if (out.resampler === undefined) {
+        if (linear.length > 0) chunks.push({ type: 'audio', encoding: 'pcm_s16le', sampleRate: rate, pcm: linear });
+        return;
+      }
+      let resampled = out.resampler.process(linear);
+      if (out.skip > 0) {
+        const n = Math.min(out.skip, resampled.length);
+        out.skip -= n;
+        resampled = resampled.subarray(n);
+      }
+      if (resampled.length > 0) chunks.push({ type: 'audio', encoding: 'pcm_s16le', sampleRate: rate, pcm: resampled.slice() });
     };
     const generation = tts
       .generateAsync({
@@ -237,4 +218,10 @@ export class SherpaTts implements TtsProvider {
       if (signal?.aborted !== true) await generation;
     }
   }
+}
+
+/** Errors from the text stream keep their type if typed; anything else becomes a ProviderError. */
+function toProviderError(err: unknown): unknown {
+  if (isCallroomError(err)) return err;
+  return new ProviderError(NAME, 'CR_PROVIDER_INTERNAL', `text stream failed: ${errorMessage(err)}`, { retryable: false, cause: err });
 }

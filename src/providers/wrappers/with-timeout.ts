@@ -1,9 +1,10 @@
 /**
  * Deadline wrappers. A deadline that passes aborts the inner call and surfaces a retryable
  * `ProviderError` (code CR_PROVIDER_TIMEOUT), so retry and fallback wrappers treat it like any
- * other transient failure. STT: `openMs` for open(), `firstResultMs` from the first audio written
- * to the first transcript. TTS/LLM: `firstResultMs` to the first audio chunk / event, `totalMs`
- * for the whole stream.
+ * other transient failure. STT: `openMs` for open(), `firstResultMs` from the first sign that a
+ * transcript is due (the engine's `speech_started`, or `finalize()`) to the first transcript; a
+ * caller who stays silent owes the engine nothing, so audio alone does not start it. TTS/LLM:
+ * `firstResultMs` to the first audio chunk / event, `totalMs` for the whole stream.
  */
 import type { AudioFrame } from '../../core/audio-frame.ts';
 import { BoundedChannel } from '../../core/bounded-channel.ts';
@@ -29,6 +30,7 @@ export interface StreamDeadlines {
 
 export interface SttDeadlines {
   readonly openMs?: number;
+  /** From the first `speech_started` event or `finalize()` call to the first transcript. */
   readonly firstResultMs?: number;
 }
 
@@ -167,7 +169,11 @@ export class TimeoutStt implements SttProvider {
   }
 }
 
-/** Emits a retryable timeout error and closes the session when no transcript follows the first audio in time. */
+/**
+ * Emits a retryable timeout error and closes the session when no transcript follows the first
+ * `speech_started` or `finalize()` in time. Silence (audio without speech) never arms it: a caller
+ * who has not spoken yet is not a failing engine.
+ */
 class FirstResultSession implements SttSession {
   readonly #inner: SttSession;
   readonly #provider: string;
@@ -188,6 +194,7 @@ class FirstResultSession implements SttSession {
   async #pump(): Promise<void> {
     try {
       for await (const e of this.#inner.events()) {
+        if (e.type === 'speech_started') this.#arm();
         if (e.type === 'transcript' && !this.#satisfied) {
           this.#satisfied = true;
           clearTimeout(this.#timer);
@@ -203,9 +210,9 @@ class FirstResultSession implements SttSession {
   }
 
   #arm(): void {
-    if (this.#armed) return;
+    if (this.#armed || this.#satisfied) return;
     this.#armed = true;
-    // Writes after close are ignored by the session; they must not start a deadline either.
+    // Calls after close are ignored by the session; they must not start a deadline either.
     if (this.#ended) return;
     this.#timer = setTimeout(() => {
       if (this.#satisfied) return;
@@ -216,17 +223,16 @@ class FirstResultSession implements SttSession {
   }
 
   write(frame: AudioFrame): void {
-    if (!this.#armed) this.#arm();
     this.#inner.write(frame);
   }
   writeEncoded(bytes: Uint8Array): void {
-    if (!this.#armed) this.#arm();
     this.#inner.writeEncoded(bytes);
   }
   keepAlive(): void {
     this.#inner.keepAlive();
   }
   finalize(): void {
+    this.#arm();
     this.#inner.finalize();
   }
   events(): AsyncIterable<SttEvent> {

@@ -275,6 +275,78 @@ describe('deepgram specifics', () => {
     expect(warnings.some((w) => w.msg === 'deepgram: unexpected binary message ignored')).toBe(true);
   });
 
+  it("the SDK's own reconnects are off: a dropped socket costs 1 + attempts handshakes, no more", async () => {
+    const first = server.handshakes;
+    server.faultsFor = (i) => (i === first ? { dropAfterBytes: 480, dropCode: 1006 } : i > first ? { handshakeStatus: 503 } : {});
+    const session = await provider({ reconnect: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 } }).open({ sampleRate: 8000, encoding: 'mulaw' });
+    const log = collectSttEvents(session);
+    for (let i = 0; i < 10; i++) session.writeEncoded(new Uint8Array(160).fill(0xff));
+    const err = await within(5000, 'error after the bounded reconnects', log.waitFor((e) => e.type === 'error'));
+    expect(err.type === 'error' && (err.error as ProviderError).code).toBe('CR_PROVIDER_UNAVAILABLE');
+    await within(2000, 'events() to end', log.ended);
+    // The SDK would retry a dropped socket after 1-5 s (30 times by default): wait past that.
+    await new Promise((r) => setTimeout(r, 5200));
+    expect(server.handshakes - first).toBe(1 + 2);
+    await session.close();
+  }, 15_000);
+
+  it('with attempts 0 a dropped socket is not reopened at all: exactly 1 handshake', async () => {
+    const first = server.handshakes;
+    server.faultsFor = (i) => (i === first ? { dropAfterBytes: 480, dropCode: 1011 } : {});
+    const session = await provider({ reconnect: { attempts: 0 } }).open({ sampleRate: 8000, encoding: 'mulaw' });
+    const log = collectSttEvents(session);
+    for (let i = 0; i < 10; i++) session.writeEncoded(new Uint8Array(160).fill(0xff));
+    const err = await within(5000, 'error after the drop', log.waitFor((e) => e.type === 'error'));
+    expect(err.type === 'error' && err.retryable).toBe(true);
+    await within(2000, 'events() to end', log.ended);
+    // As above: long enough for an SDK reconnect (1-5 s) to show.
+    await new Promise((r) => setTimeout(r, 5200));
+    expect(server.handshakes - first).toBe(1);
+    expect(server.openConnections).toBe(0);
+    await session.close();
+  }, 15_000);
+
+  it('a socket that opens but never sends a byte does not hang finalize() or close()', async () => {
+    const first = server.handshakes;
+    server.faultsFor = (i) => (i === first ? { silent: true } : {});
+    const session = await provider({ closeTimeoutMs: 300 }).open({ sampleRate: 8000, encoding: 'mulaw' });
+    const log = collectSttEvents(session);
+    for (let i = 0; i < 50; i++) session.writeEncoded(new Uint8Array(160).fill(0xff));
+    session.finalize();
+    const t0 = Date.now();
+    await within(1500, 'close() against a silent server', session.close());
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    await within(1000, 'events() to end', log.ended);
+    expect(log.events).toEqual([{ type: 'closed' }]);
+    const conn = server.connections.find((c) => c.index === first);
+    expect(conn?.controls.map((c) => c.type)).toEqual(['Finalize', 'CloseStream']);
+    expect(conn?.audioBytes).toBe(50 * 160);
+  });
+
+  it('behind TimeoutStt, a silent socket fails with a retryable timeout once a transcript is due', async () => {
+    const first = server.handshakes;
+    server.faultsFor = (i) => (i === first ? { silent: true } : {});
+    const session = await new TimeoutStt(provider({ closeTimeoutMs: 300 }), { openMs: 2000, firstResultMs: 200 }).open({ sampleRate: 8000, encoding: 'mulaw' });
+    const log = collectSttEvents(session);
+    for (let i = 0; i < 50; i++) session.writeEncoded(new Uint8Array(160).fill(0xff));
+    session.finalize();
+    const t0 = Date.now();
+    await within(2000, 'events() to end', log.ended);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(log.events.map((e) => e.type)).toEqual(['error', 'closed']);
+    const e = log.events[0];
+    expect(e?.type === 'error' && [(e.error as ProviderError).code, e.retryable]).toEqual(['CR_PROVIDER_TIMEOUT', true]);
+    await session.close();
+  });
+
+  it('a sample rate it cannot take is a typed, non-retryable ProviderError before any connection', async () => {
+    const first = server.handshakes;
+    const err = await provider().open({ sampleRate: 4000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err).toMatchObject({ code: 'CR_STT_FORMAT', retryable: false, provider: 'deepgram' });
+    expect(server.handshakes).toBe(first);
+  });
+
   it('a 401 from open() is a non-retryable ProviderError and leaves no socket open', async () => {
     const err = await new DeepgramStt({ apiKey: 'nope', baseUrl: server.baseUrl }).open({ sampleRate: 8000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);

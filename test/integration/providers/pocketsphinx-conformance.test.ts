@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
+import { silentLogger } from '../../../src/core/logger.ts';
 import { readWav } from '../../../src/media/wav.ts';
 import { PocketsphinxPool } from '../../../src/providers/pocketsphinx/decoder-pool.ts';
 import { PocketsphinxStt } from '../../../src/providers/pocketsphinx/pocketsphinx-stt.ts';
@@ -25,7 +26,7 @@ afterAll(async () => {
 
 runSttConformance({
   name: 'pocketsphinx',
-  createProvider: () => new PocketsphinxStt({ pool }),
+  createProvider: () => new PocketsphinxStt({ logger: silentLogger(), pool }),
   sessionOptions: { sampleRate: 16000 },
   feedUtterance: async (session) => {
     // The utterance and 300 ms of silence in 20 ms frames, as fast as the caller writes them.
@@ -36,18 +37,21 @@ runSttConformance({
   expectText: 'i would like to check the status of my order number four five six seven',
   maxWordErrorRate: 0,
   resultTimeoutMs: 30_000,
+  // Native decoders are invisible to the active-resource check: after close or abort each session's
+  // decoder must be back in the pool (released and reset), not held.
+  activeResources: () => ({ decodersInUse: pool.inUse }),
   faults: [
     {
       name: 'model directory missing',
       when: 'open',
-      createProvider: () => new PocketsphinxStt({ modelDir: '/nonexistent/pocketsphinx-model' }),
+      createProvider: () => new PocketsphinxStt({ logger: silentLogger(), modelDir: '/nonexistent/pocketsphinx-model' }),
       retryable: false,
       code: 'CR_STT_MODEL',
     },
     {
       name: 'library not installed',
       when: 'open',
-      createProvider: () => new PocketsphinxStt({ libraryPath: 'libpocketsphinx-missing.so.3' }),
+      createProvider: () => new PocketsphinxStt({ logger: silentLogger(), libraryPath: 'libpocketsphinx-missing.so.3' }),
       retryable: false,
       code: 'CR_STT_ENGINE',
     },
@@ -55,7 +59,7 @@ runSttConformance({
       name: 'every decoder busy',
       when: 'open',
       createProvider: async () => {
-        const stt = new PocketsphinxStt({ pool: fullPool });
+        const stt = new PocketsphinxStt({ logger: silentLogger(), pool: fullPool });
         holder ??= await stt.open({ sampleRate: 16000 });
         return stt;
       },

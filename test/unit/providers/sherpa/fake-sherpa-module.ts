@@ -1,11 +1,10 @@
 /**
  * A stand-in for `sherpa-onnx-node` with the same JS surface, so the adapters' streaming logic
  * runs without a model: the recogniser "hears" `words` at one word per `wordSec` of audio (any
- * input rate), reports an endpoint after 0.5 s of trailing audio, and the TTS speaks a tone,
- * 20 ms per character, in chunks through the progress callback.
+ * input rate), reports an endpoint after 0.5 s of trailing audio, and the TTS speaks a tone
+ * (440 Hz unless `ttsToneHz`), 20 ms per character, in chunks through the progress callback.
  */
 import type {
-  SherpaLinearResampler,
   SherpaModule,
   SherpaOfflineTts,
   SherpaOnlineRecognizer,
@@ -22,7 +21,13 @@ export interface FakeSherpaOptions {
   readonly failAfterSec?: number;
   /** The OnlineRecognizer / OfflineTts constructor throws (a corrupt model file). */
   readonly failLoad?: boolean;
+  /**
+   * Only non-zero audio is speech: words are heard over loud audio alone (so the session's silent
+   * tail padding and silent input add no words). Default false: any audio is heard as words.
+   */
+  readonly loudOnly?: boolean;
   readonly ttsRate?: number;
+  readonly ttsToneHz?: number;
 }
 
 class FakeStream implements SherpaOnlineStream {
@@ -32,10 +37,20 @@ class FakeStream implements SherpaOnlineStream {
   consumed = 0;
   finished = false;
   readonly rates = new Set<number>();
+  /** Stream-time spans of audio with a non-zero sample. */
+  readonly loud: Array<{ from: number; to: number }> = [];
   acceptWaveform(w: SherpaWaveform): void {
     if (this.finished) throw new Error('input finished');
     this.rates.add(w.sampleRate);
-    this.sec += w.samples.length / w.sampleRate;
+    const dur = w.samples.length / w.sampleRate;
+    if (w.samples.some((x) => x !== 0)) this.loud.push({ from: this.sec, to: this.sec + dur });
+    this.sec += dur;
+  }
+  /** Seconds of loud audio between stream times a and b. */
+  loudBetween(a: number, b: number): number {
+    let t = 0;
+    for (const s of this.loud) t += Math.max(0, Math.min(b, s.to) - Math.max(a, s.from));
+    return t;
   }
   inputFinished(): void {
     this.finished = true;
@@ -73,7 +88,8 @@ export class FakeRecognizer implements SherpaOnlineRecognizer {
   }
   #heard(f: FakeStream): string[] {
     const remaining = this.#words.slice(f.consumed);
-    return remaining.slice(0, Math.floor((f.processed - f.base + 1e-9) / this.#wordSec));
+    const heardSec = this.#o.loudOnly === true ? f.loudBetween(f.base, f.processed) : f.processed - f.base;
+    return remaining.slice(0, Math.floor((heardSec + 1e-9) / this.#wordSec));
   }
   isEndpoint(s: SherpaOnlineStream): boolean {
     const f = s as FakeStream;
@@ -103,14 +119,16 @@ class FakeTts implements SherpaOfflineTts {
   readonly sampleRate: number;
   readonly numSpeakers = 1;
   readonly texts: string[] = [];
-  constructor(rate: number) {
+  readonly #toneHz: number;
+  constructor(rate: number, toneHz: number) {
     this.sampleRate = rate;
+    this.#toneHz = toneHz;
   }
   async generateAsync(req: { text: string; sid: number; speed: number; onProgress?: (p: SherpaTtsProgress) => number | boolean | void }): Promise<SherpaWaveform> {
     this.texts.push(req.text);
     const n = Math.round((this.sampleRate * req.text.length * 20) / 1000);
     const all = new Float32Array(n);
-    for (let i = 0; i < n; i++) all[i] = 0.25 * Math.sin((2 * Math.PI * 440 * i) / this.sampleRate);
+    for (let i = 0; i < n; i++) all[i] = 0.25 * Math.sin((2 * Math.PI * this.#toneHz * i) / this.sampleRate);
     const parts = 4;
     for (let p = 0; p < parts; p++) {
       await new Promise((r) => setTimeout(r, 3));
@@ -119,21 +137,6 @@ class FakeTts implements SherpaOfflineTts {
       if (ret === 0 || ret === false) break;
     }
     return { samples: all, sampleRate: this.sampleRate };
-  }
-}
-
-class FakeResampler implements SherpaLinearResampler {
-  readonly #ratio: number;
-  constructor(inRate: number, outRate: number) {
-    this.#ratio = outRate / inRate;
-  }
-  resample(x: Float32Array): Float32Array {
-    const out = new Float32Array(Math.floor(x.length * this.#ratio));
-    for (let i = 0; i < out.length; i++) out[i] = x[Math.min(x.length - 1, Math.floor(i / this.#ratio))] as number;
-    return out;
-  }
-  flush(x: Float32Array): Float32Array {
-    return this.resample(x);
   }
 }
 
@@ -154,12 +157,11 @@ export function fakeSherpa(o: FakeSherpaOptions = {}): { module: SherpaModule; r
       async createAsync(config: object): Promise<SherpaOfflineTts> {
         if (o.failLoad === true) throw new Error('Please check your config!');
         ttsConfigs.push(config);
-        const t = new FakeTts(o.ttsRate ?? 22050);
+        const t = new FakeTts(o.ttsRate ?? 22050, o.ttsToneHz ?? 440);
         tts.push(t);
         return t;
       },
     },
-    LinearResampler: FakeResampler,
   };
   return { module, recognizers, ttsConfigs, tts };
 }

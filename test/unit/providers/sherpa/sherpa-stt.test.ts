@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SherpaStt, type SherpaSttOptions } from '../../../../src/providers/sherpa/sherpa-stt.ts';
 import { wordsFromResult } from '../../../../src/providers/sherpa/sherpa-stt-session.ts';
 import type { SttSession, SttSessionOptions } from '../../../../src/providers/types.ts';
-import { collectSttEvents, finalText, runSttConformance, within } from '../../../support/stt-conformance.ts';
+import { assertSttOrdering, collectSttEvents, finalText, runSttConformance, within } from '../../../support/stt-conformance.ts';
 import { fakeSherpa, type FakeSherpaOptions } from './fake-sherpa-module.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sherpa-stt-'));
@@ -117,6 +117,49 @@ describe('SherpaStt specifics', () => {
     const finals = log.events.filter((e) => e.type === 'transcript' && e.isFinal);
     expect(finals.map((e) => e.type === 'transcript' && [e.text, e.speechFinal])).toEqual([['ONE TWO THREE', false]]);
     expect(finalText(log.events)).toBe('ONE TWO THREE');
+  });
+
+  it('keeps word timings in real audio time across turns (the finalize padding is not session time)', async () => {
+    const s = await stt({ words: ['ONE', 'TWO', 'THREE', 'FOUR'], wordSec: 0.2, loudOnly: true }).open({ sampleRate: 16000 });
+    const log = collectSttEvents(s);
+    const speak = async (sec: number): Promise<void> => {
+      for (let i = 0; i < sec * 50; i++) {
+        s.write({ samples: new Int16Array(320).fill(1000), sampleRate: 16000, timestamp: 0 });
+        if (i % 5 === 4) await new Promise((r) => setImmediate(r));
+      }
+    };
+    await speak(0.4);
+    s.finalize();
+    await speak(0.4);
+    s.finalize();
+    await s.close();
+    await log.ended;
+    const finals = log.events.flatMap((e) => (e.type === 'transcript' && e.isFinal && e.text !== '' ? [e] : []));
+    expect(finals.map((e) => e.text)).toEqual(['ONE TWO', 'THREE FOUR']);
+    const starts = finals.flatMap((e) => e.words?.map((w) => [w.word, Number(w.start.toFixed(3))]) ?? []);
+    expect(starts).toEqual([
+      ['ONE', 0],
+      ['TWO', 0.2],
+      ['THREE', 0.4],
+      ['FOUR', 0.6],
+    ]);
+    const ends = log.events.flatMap((e) => (e.type === 'utterance_end' ? [Number(e.timestamp.toFixed(3))] : []));
+    expect(ends.at(-1)).toBeLessThanOrEqual(0.8);
+  });
+
+  it('finalize() with no words still emits a final (empty) transcript, and the session goes on', async () => {
+    const s = await stt({ loudOnly: true }).open({ sampleRate: 16000 });
+    const log = collectSttEvents(s);
+    s.write({ samples: new Int16Array(16000 * 0.3), sampleRate: 16000, timestamp: 0 });
+    s.finalize();
+    const fin = await within(2000, 'empty final', log.waitFor((e) => e.type === 'transcript' && e.isFinal));
+    expect(fin).toEqual({ type: 'transcript', text: '', isFinal: true, speechFinal: false, words: [] });
+    expect(log.events.some((e) => e.type === 'closed')).toBe(false);
+    await s.close();
+    await log.ended;
+    // close() flushes too, but promises no empty final of its own.
+    expect(log.events.filter((e) => e.type === 'transcript')).toHaveLength(1);
+    assertSttOrdering(log.events);
   });
 
   it('takes raw little-endian PCM through writeEncoded, aligned or not', async () => {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../../src/core/logger.ts';
 import { ProviderError } from '../../../../src/providers/provider-error.ts';
-import { FallbackLlm, FallbackStt, FallbackTts } from '../../../../src/providers/wrappers/fallback.ts';
+import { FallbackLlm, FallbackStt, FallbackTts, type SkippedProvider } from '../../../../src/providers/wrappers/fallback.ts';
 import type { ProviderMetrics } from '../../../../src/providers/wrappers/provider-metrics.ts';
 import { drain, ScriptedLlm, ScriptedStt, ScriptedTts, words } from './fakes.ts';
 
@@ -53,6 +53,43 @@ describe('FallbackStt', () => {
     expect(wideband.opens).toBe(0);
     expect(lines.some((l) => l.msg === 'fallback: provider skipped, cannot serve this format' && l.provider === 'pocketsphinx')).toBe(true);
     await expect(new FallbackStt([wideband]).open({ sampleRate: 8000 })).rejects.toMatchObject({ code: 'CR_PROVIDER_UNSUPPORTED', retryable: false });
+  });
+});
+
+describe('FallbackStt skip reporting', () => {
+  it('reports each skipped provider with its reason code, through onSkipped and onServed', async () => {
+    const skipped: SkippedProvider[] = [];
+    const served: Array<{ provider: string; skipped: readonly SkippedProvider[] }> = [];
+    const wideband = new ScriptedStt('pocketsphinx', ['ok'], [16000, 48000]);
+    const linearOnly = new ScriptedStt('linear-only', ['ok'], [8000, 16000], ['pcm_s16le']);
+    const narrow = new ScriptedStt('sherpa', ['ok'], [8000, 16000], ['pcm_s16le', 'mulaw']);
+    const fb = new FallbackStt([wideband, linearOnly, narrow], { onSkipped: (e) => skipped.push(e), onServed: (e) => served.push(e) });
+    const r = await fb.openServed({ sampleRate: 8000, encoding: 'mulaw' });
+    expect(skipped.map((e) => [e.provider, e.code])).toEqual([
+      ['pocketsphinx', 'CR_STT_NARROWBAND_UNSUPPORTED'],
+      ['linear-only', 'CR_STT_FORMAT'],
+    ]);
+    expect(r.skipped).toEqual(skipped);
+    expect(served).toEqual([{ kind: 'stt', provider: 'sherpa', skipped }]);
+    await r.session.close();
+  });
+
+  it('skips a provider whose open() refuses the audio (narrowband), naming the code, and tries the next', async () => {
+    const refusal = new ProviderError('pocketsphinx', 'CR_STT_NARROWBAND_UNSUPPORTED', 'the en-us acoustic model is wideband');
+    const skipped: SkippedProvider[] = [];
+    const r = recorder();
+    const fb = new FallbackStt([new ScriptedStt('pocketsphinx', [refusal]), new ScriptedStt('sherpa', ['ok'])], {
+      metrics: r.metrics,
+      onSkipped: (e) => skipped.push(e),
+    });
+    const { provider, session } = await fb.openServed({ sampleRate: 8000 });
+    expect(provider).toBe('sherpa');
+    expect(skipped).toEqual([{ kind: 'stt', provider: 'pocketsphinx', code: 'CR_STT_NARROWBAND_UNSUPPORTED', reason: refusal.message }]);
+    // A refusal is not a provider failure.
+    expect(r.fallbacks).toEqual([]);
+    await session.close();
+    // With nothing after it, the refusal itself is what the caller gets.
+    await expect(new FallbackStt([new ScriptedStt('pocketsphinx', [refusal])]).open({ sampleRate: 8000 })).rejects.toBe(refusal);
   });
 });
 

@@ -64,10 +64,11 @@ describe('TimeoutStt', () => {
     expect(events.map((e) => e.type)).toEqual(['closed']);
   });
 
-  it('emits a retryable error and closes when no transcript follows the first audio', async () => {
+  it('emits a retryable error and closes when no transcript follows finalize()', async () => {
     const inner = new ScriptedStt('s', ['ok']);
     const s = await new TimeoutStt(inner, { firstResultMs: 40 }).open({ sampleRate: 8000 });
     s.write({ samples: new Int16Array(160), sampleRate: 8000, timestamp: 0 });
+    s.finalize();
     const events: SttEvent[] = await drain(s.events());
     expect(events.map((e) => e.type)).toEqual(['error', 'closed']);
     expect(events[0]?.type === 'error' && events[0].retryable).toBe(true);
@@ -82,5 +83,35 @@ describe('TimeoutStt', () => {
     await new Promise((r) => setTimeout(r, 80));
     await s.close();
     expect((await drain(s.events())).map((e) => e.type)).toEqual(['transcript', 'closed']);
+  });
+
+  it('does not time out a healthy session while the caller is silent', async () => {
+    const inner = new ScriptedStt('s', ['ok']);
+    const s = await new TimeoutStt(inner, { firstResultMs: 40 }).open({ sampleRate: 8000 });
+    const events: SttEvent[] = [];
+    const reading = (async () => {
+      for await (const e of s.events()) events.push(e);
+    })();
+    // 200 ms of silence in 20 ms frames: no speech_started, no transcript, and nothing is owed.
+    for (let i = 0; i < 10; i++) {
+      s.write({ samples: new Int16Array(160), sampleRate: 8000, timestamp: i * 20 });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(events).toEqual([]);
+    expect(inner.sessions[0]?.closed).toBe(0);
+    await s.close();
+    await reading;
+    expect(events.map((e) => e.type)).toEqual(['closed']);
+  });
+
+  it('starts the deadline at speech_started and fails when no transcript follows', async () => {
+    const inner = new ScriptedStt('s', ['ok']);
+    const s = await new TimeoutStt(inner, { firstResultMs: 40 }).open({ sampleRate: 8000 });
+    s.write({ samples: new Int16Array(160), sampleRate: 8000, timestamp: 0 });
+    await new Promise((r) => setTimeout(r, 80));
+    inner.sessions[0]!.channel.push({ type: 'speech_started', timestamp: 0.08 });
+    const events: SttEvent[] = await drain(s.events());
+    expect(events.map((e) => e.type)).toEqual(['speech_started', 'error', 'closed']);
+    expect(events[1]?.type === 'error' && (events[1].error as ProviderError).code).toBe('CR_PROVIDER_TIMEOUT');
   });
 });

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mulawDecode } from '../../../src/media/g711.ts';
-import { FliteEngine } from '../../../src/providers/flite/flite-engine.ts';
-import { FliteTts } from '../../../src/providers/flite/flite-tts.ts';
-import { FLITE_VOICES, findFliteVoice } from '../../../src/providers/flite/flite-voices.ts';
-import { ProviderError } from '../../../src/providers/provider-error.ts';
-import type { AudioEncoding, TtsChunk } from '../../../src/providers/types.ts';
+import { mulawDecode } from '../../../../src/media/g711.ts';
+import { FliteEngine } from '../../../../src/providers/flite/flite-engine.ts';
+import { FliteTts } from '../../../../src/providers/flite/flite-tts.ts';
+import { FLITE_VOICES, findFliteVoice } from '../../../../src/providers/flite/flite-voices.ts';
+import { ProviderError } from '../../../../src/providers/provider-error.ts';
+import type { AudioEncoding, TtsChunk } from '../../../../src/providers/types.ts';
 
 const engine = new FliteEngine({ workers: 2 });
 afterAll(async () => {

@@ -2,15 +2,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../src/core/logger.ts';
-import { AbortedError } from '../../../src/core/errors.ts';
-import { readWav } from '../../../src/media/wav.ts';
-import { PocketsphinxPool } from '../../../src/providers/pocketsphinx/decoder-pool.ts';
-import { PocketsphinxStt } from '../../../src/providers/pocketsphinx/pocketsphinx-stt.ts';
-import { ProviderError } from '../../../src/providers/provider-error.ts';
-import type { SttEvent, SttSession } from '../../../src/providers/types.ts';
+import { createLogger, silentLogger } from '../../../../src/core/logger.ts';
+import { AbortedError } from '../../../../src/core/errors.ts';
+import { readWav } from '../../../../src/media/wav.ts';
+import { PocketsphinxPool } from '../../../../src/providers/pocketsphinx/decoder-pool.ts';
+import { PocketsphinxStt, type PocketsphinxSttOptions } from '../../../../src/providers/pocketsphinx/pocketsphinx-stt.ts';
+import { ProviderError } from '../../../../src/providers/provider-error.ts';
+import type { SttEvent, SttSession } from '../../../../src/providers/types.ts';
+import { FallbackStt, type SkippedProvider } from '../../../../src/providers/wrappers/fallback.ts';
+import { ScriptedStt } from '../wrappers/fakes.ts';
 
-const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'fixtures', 'speech');
+const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', 'fixtures', 'speech');
 const speech = readWav(readFileSync(join(FIXTURES, 'cancel-subscription-slt.wav'))).samples;
 
 const pool = new PocketsphinxPool({ maxDecoders: 2 });
@@ -39,7 +41,7 @@ const finals = (events: readonly SttEvent[]): string[] =>
 
 describe('PocketsphinxStt', () => {
   it('supports wideband rates only', () => {
-    const stt = new PocketsphinxStt({ pool });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
     expect(stt.supportsSampleRate(8000)).toBe(false);
     expect(stt.supportsSampleRate(11025)).toBe(false);
     expect(stt.supportsSampleRate(16000)).toBe(true);
@@ -66,8 +68,37 @@ describe('PocketsphinxStt', () => {
     expect(JSON.parse(lines[0] ?? '{}')).toMatchObject({ level: 40, sampleRate: 8000 });
   });
 
+  it('needs a logger: the narrowband refusal cannot go unlogged for want of one', () => {
+    // @ts-expect-error -- `logger` is a required option (tsc checks this line).
+    const options: PocketsphinxSttOptions = { pool };
+    expect(() => new PocketsphinxStt(options)).toThrow(TypeError);
+  });
+
+  it('behind FallbackStt, a narrowband call skips it with the reason code the call record shows', async () => {
+    const lines: Array<{ msg: string; provider?: string; code?: string; level: number }> = [];
+    const logger = createLogger({ level: 'info', redactContent: false }, new Writable({ write: (c: Buffer, _e, cb) => (lines.push(JSON.parse(c.toString())), cb()) }));
+    const skipped: SkippedProvider[] = [];
+    const served: Array<{ provider: string; skipped: readonly SkippedProvider[] }> = [];
+    const narrow = new ScriptedStt('sherpa-onnx', ['ok'], [8000, 16000], ['pcm_s16le', 'mulaw']);
+    const fb = new FallbackStt([new PocketsphinxStt({ logger, pool }), narrow], {
+      logger,
+      onSkipped: (e) => skipped.push(e),
+      onServed: (e) => served.push(e),
+    });
+    const before = pool.size;
+    const { session, provider } = await fb.openServed({ sampleRate: 8000, encoding: 'mulaw' });
+    expect(provider).toBe('sherpa-onnx');
+    expect(skipped.map((e) => [e.provider, e.code])).toEqual([['pocketsphinx', 'CR_STT_NARROWBAND_UNSUPPORTED']]);
+    expect(served).toEqual([{ kind: 'stt', provider: 'sherpa-onnx', skipped }]);
+    expect(pool.size).toBe(before);
+    await session.close();
+    await new Promise((r) => setImmediate(r));
+    const line = lines.find((l) => l.msg === 'fallback: provider skipped, cannot serve this format');
+    expect(line).toMatchObject({ provider: 'pocketsphinx', code: 'CR_STT_NARROWBAND_UNSUPPORTED', level: 40 });
+  });
+
   it('names every missing model file (non-retryable CR_STT_MODEL)', async () => {
-    const stt = new PocketsphinxStt({ modelDir: '/nonexistent/model' });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), modelDir: '/nonexistent/model' });
     const err = await stt.open({ sampleRate: 16000 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'CR_STT_MODEL', retryable: false });
     expect((err as Error).message).toContain('/nonexistent/model/en-us');
@@ -77,23 +108,23 @@ describe('PocketsphinxStt', () => {
   });
 
   it('refuses languages other than English (CR_STT_LANGUAGE)', async () => {
-    const stt = new PocketsphinxStt({ pool });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
     await expect(stt.open({ sampleRate: 16000, language: 'de-DE' })).rejects.toMatchObject({ code: 'CR_STT_LANGUAGE', retryable: false });
   });
 
   it('a missing library is a non-retryable CR_STT_ENGINE error', async () => {
-    const stt = new PocketsphinxStt({ libraryPath: 'libpocketsphinx-does-not-exist.so.9' });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), libraryPath: 'libpocketsphinx-does-not-exist.so.9' });
     await expect(stt.open({ sampleRate: 16000 })).rejects.toMatchObject({ code: 'CR_STT_ENGINE', retryable: false });
     await stt.close();
   });
 
   it('an already-aborted signal rejects with AbortedError', async () => {
-    const stt = new PocketsphinxStt({ pool });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
     await expect(stt.open({ sampleRate: 16000 }, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
   });
 
   it('streams interims, then a final with word timings, speech_started first and closed last', async () => {
-    const stt = new PocketsphinxStt({ pool });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
     const session = await stt.open({ sampleRate: 16000 });
     const log = collect(session);
     write(session, speech, 300);
@@ -114,7 +145,7 @@ describe('PocketsphinxStt', () => {
   });
 
   it('finalize() gives a final without closing; later utterances are timed from the session start', async () => {
-    const stt = new PocketsphinxStt({ pool });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
     const session = await stt.open({ sampleRate: 16000 });
     const log = collect(session);
     write(session, speech);
@@ -134,7 +165,7 @@ describe('PocketsphinxStt', () => {
   });
 
   it('finalize() on silence still yields an (empty) final', async () => {
-    const stt = new PocketsphinxStt({ pool });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
     const session = await stt.open({ sampleRate: 16000 });
     const log = collect(session);
     write(session, new Int16Array(8000));
@@ -146,7 +177,7 @@ describe('PocketsphinxStt', () => {
   });
 
   it('resamples 48 kHz input and takes raw little-endian bytes through writeEncoded', async () => {
-    const stt = new PocketsphinxStt({ pool });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
     const up = new Int16Array(speech.length * 3);
     // Sample-and-hold upsampling is crude, but the 48 kHz -> 16 kHz resampler filters its images out.
     for (let i = 0; i < up.length; i++) up[i] = speech[Math.floor(i / 3)] as number;
@@ -167,7 +198,7 @@ describe('PocketsphinxStt', () => {
   });
 
   it('aborting the open() signal ends the session promptly with closed, no final and no error', async () => {
-    const stt = new PocketsphinxStt({ pool });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
     const ac = new AbortController();
     const session = await stt.open({ sampleRate: 16000 }, ac.signal);
     const log = collect(session);
@@ -183,7 +214,7 @@ describe('PocketsphinxStt', () => {
 
   it('refuses sessions beyond maxDecoders as retryable capacity, and reuses released decoders', async () => {
     const small = new PocketsphinxPool({ maxDecoders: 1 });
-    const stt = new PocketsphinxStt({ pool: small });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool: small });
     const a = await stt.open({ sampleRate: 16000 });
     await expect(stt.open({ sampleRate: 16000 })).rejects.toMatchObject({ code: 'CR_STT_CAPACITY', retryable: true });
     const logA = collect(a);
@@ -206,7 +237,7 @@ describe('PocketsphinxStt', () => {
   });
 
   it('close() is idempotent and calls after it are ignored', async () => {
-    const stt = new PocketsphinxStt({ pool });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
     const session = await stt.open({ sampleRate: 16000 });
     const log = collect(session);
     await Promise.all([session.close(), session.close()]);
