@@ -13,6 +13,9 @@ export type InviteClientState = 'calling' | 'proceeding' | 'completed' | 'accept
 type TimerName = 'A' | 'B' | 'D' | 'M';
 
 /** The timers alive in each state; entering a state clears all others. */
+/** States in which the transaction only absorbs retransmissions (counted apart from the admission cap). */
+const SETTLED: ReadonlySet<string> = new Set(['completed', 'accepted']);
+
 const LIVE: Readonly<Record<InviteClientState, readonly TimerName[]>> = {
   calling: ['A', 'B'],
   proceeding: [],
@@ -167,6 +170,7 @@ export class InviteClientTransaction {
     this.#state = state;
     this.#timers.keepOnly(LIVE[state]);
     if (state === 'terminated') this.#ctx.terminated(this);
+    else if (SETTLED.has(state)) this.#ctx.settled(this);
   }
 
   #send(message: SipMessage, isRequest = true): void {

@@ -13,6 +13,9 @@ export type InviteServerState = 'proceeding' | 'completed' | 'confirmed' | 'acce
 type TimerName = 'Trying' | 'G' | 'H' | 'I' | 'L';
 
 /** The timers alive in each state; entering a state clears all others. */
+/** States in which the transaction only absorbs retransmissions (counted apart from the admission cap). */
+const SETTLED: ReadonlySet<string> = new Set(['completed', 'accepted', 'confirmed']);
+
 const LIVE: Readonly<Record<InviteServerState, readonly TimerName[]>> = {
   proceeding: ['Trying'],
   completed: ['G', 'H'],
@@ -201,6 +204,7 @@ export class InviteServerTransaction {
     this.#state = state;
     this.#timers.keepOnly(LIVE[state]);
     if (state === 'terminated') this.#ctx.terminated(this);
+    else if (SETTLED.has(state)) this.#ctx.settled(this);
   }
 
   #send(response: SipMessage): void {

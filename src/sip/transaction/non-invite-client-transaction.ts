@@ -12,6 +12,9 @@ export type NonInviteClientState = 'trying' | 'proceeding' | 'completed' | 'term
 type TimerName = 'E' | 'F' | 'K';
 
 /** The timers alive in each state; entering a state clears all others. */
+/** States in which the transaction only absorbs retransmissions (counted apart from the admission cap). */
+const SETTLED: ReadonlySet<string> = new Set(['completed']);
+
 const LIVE: Readonly<Record<NonInviteClientState, readonly TimerName[]>> = {
   trying: ['E', 'F'],
   // §17.1.2.2: Timer E keeps running (reset to T2) and Timer F still bounds the transaction.
@@ -135,6 +138,7 @@ export class NonInviteClientTransaction {
     this.#state = state;
     this.#timers.keepOnly(LIVE[state]);
     if (state === 'terminated') this.#ctx.terminated(this);
+    else if (SETTLED.has(state)) this.#ctx.settled(this);
   }
 
   #send(): void {

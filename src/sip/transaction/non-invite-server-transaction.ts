@@ -11,6 +11,9 @@ export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'term
 type TimerName = 'J';
 
 /** The timers alive in each state; entering a state clears all others. */
+/** States in which the transaction only absorbs retransmissions (counted apart from the admission cap). */
+const SETTLED: ReadonlySet<string> = new Set(['completed']);
+
 const LIVE: Readonly<Record<NonInviteServerState, readonly TimerName[]>> = {
   trying: [],
   proceeding: [],
@@ -103,6 +106,7 @@ export class NonInviteServerTransaction {
     this.#state = state;
     this.#timers.keepOnly(LIVE[state]);
     if (state === 'terminated') this.#ctx.terminated(this);
+    else if (SETTLED.has(state)) this.#ctx.settled(this);
   }
 
   #send(response: SipMessage): void {

@@ -17,4 +17,9 @@ export interface TransactionContext {
   notify(fn: () => void): void;
   /** Called exactly once when a transaction enters Terminated: the layer forgets it. */
   terminated(tx: Transaction): void;
+  /**
+   * Called when a transaction has its final response and only lingers to absorb retransmissions (server
+   * Completed/Accepted/Confirmed, client Completed/Accepted). May be called more than once per transaction.
+   */
+  settled(tx: Transaction): void;
 }

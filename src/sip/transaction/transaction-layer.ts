@@ -55,6 +55,9 @@ export interface TransactionLayerStats {
  * the rest to the TransactionUser. It takes the transport's receiver on construction; `close()`
  * stops every timer (the transport belongs to whoever created it).
  */
+/** Lingering (finished) transactions may number this many times the admission cap before new requests get 503. */
+const LINGER_FACTOR = 4;
+
 export class TransactionLayer {
   readonly stats: TransactionLayerStats = { overCap: 0, strayResponses: 0, unmatchedCancels: 0, unmatchable: 0, badRequests: 0, screened: 0, userErrors: 0 };
   readonly #transport: Transport;
@@ -72,6 +75,9 @@ export class TransactionLayer {
   readonly #ack2543Keys = new WeakMap<InviteServerTransaction, string>();
   /** 2xx retransmissions waiting for their ACK, by Call-ID, CSeq number and To tag (§13.3.1.4). */
   readonly #answers = new Map<string, AnswerRetransmitter>();
+  /** Transactions that have their final response and only linger (Timers D/I/J/K/L/M). */
+  readonly #settled = new Set<Transaction>();
+  #lastCapWarning = -Infinity;
   #closing = false;
 
   constructor(options: TransactionLayerOptions) {
@@ -90,6 +96,9 @@ export class TransactionLayer {
       timers: (reliable) => (reliable ? this.#timerValues.tcp : this.#timerValues.udp),
       notify: (fn) => this.#notify(fn),
       terminated: (tx) => this.#forget(tx),
+      settled: (tx) => {
+        if (this.#client.get(tx.id) === tx || this.#server.get(tx.id) === tx) this.#settled.add(tx);
+      },
     };
     this.#transport.setReceiver((incoming) => this.receive(incoming));
   }
@@ -97,6 +106,15 @@ export class TransactionLayer {
   /** Live transactions, client and server. */
   get size(): number {
     return this.#client.size + this.#server.size;
+  }
+
+  /**
+   * Transactions still working towards a final response. The admission cap (`maxTransactions`) counts these:
+   * finished ones linger up to 64*T1 only to absorb retransmissions, so counting them would refuse new calls at
+   * any sustained rate above maxTransactions / 32 s. Lingering ones have their own bound (4 x the cap).
+   */
+  get activeSize(): number {
+    return this.size - this.#settled.size;
   }
 
   /** Timer values in use on UDP (the unreliable ones). */
@@ -324,8 +342,13 @@ export class TransactionLayer {
     } else if (admission !== 'accept') {
       this.stats.screened++;
       response = createResponse(request, admission.status, admission.reason, { toTag: newTag() });
-    } else if (this.size >= this.#max) {
+    } else if (this.activeSize >= this.#max || this.size >= this.#max * LINGER_FACTOR) {
       this.stats.overCap++;
+      const now = this.#clock.now();
+      if (now - this.#lastCapWarning >= 10_000) {
+        this.#lastCapWarning = now;
+        this.#log.warn({ active: this.activeSize, total: this.size, max: this.#max }, 'transaction table full: answering 503');
+      }
       response = createResponse(request, 503, undefined, { toTag: newTag() });
       response.append('Retry-After', String(this.#retryAfter));
     } else return false;
@@ -378,6 +401,7 @@ export class TransactionLayer {
   }
 
   #forget(tx: Transaction): void {
+    this.#settled.delete(tx);
     if (tx.kind === 'invite-client' || tx.kind === 'non-invite-client') {
       if (this.#client.get(tx.id) === tx) this.#client.delete(tx.id);
     } else {

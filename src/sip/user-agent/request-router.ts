@@ -270,6 +270,9 @@ export class RequestRouter implements TransactionUser {
     d.registry.add(call);
     d.registry.bindInvite(mergeKey, call);
     this.#byTx.set(tx, { invite, call });
+    // The INVITE transaction lingers 64*T1 after the answer (RFC 6026 Accepted): let go of the ended call (its
+    // session, RTP leg and jitter buffer) at once instead of holding it for that long.
+    call.onEnded(() => this.#byTx.delete(tx));
     d.stats.inboundCalls++;
     call.log.info({ trunk, from: call.from, transport: call.peer.transport }, 'sip inbound call');
     if (!invite.start()) {

@@ -129,6 +129,44 @@ describe('limits and robustness', () => {
     expect(h.clock.pending).toBe(0); // non-INVITE server transactions hold no timer until answered
   });
 
+  it('does not count finished transactions lingering for retransmissions against the admission cap', () => {
+    const h = harness({ maxTransactions: 8 });
+    // 8 INVITEs answered 200 (Accepted, Timer L) and 8 OPTIONS answered 200 (Completed, Timer J): all linger.
+    for (let i = 0; i < 8; i++) {
+      h.transport.deliver(request({ branch: `z9hG4bKi${i}`, callId: `c${i}` }), source());
+      h.transport.deliver(request({ method: 'OPTIONS', branch: `z9hG4bKo${i}`, callId: `o${i}` }), source());
+      for (const e of h.user.of('request').slice(-2)) {
+        const tx = e.tx as InviteServerTransaction;
+        tx.respond(createResponse(tx.request, 200, undefined, { toTag: 'uas' }));
+      }
+    }
+    expect(h.layer.size).toBe(16);
+    expect(h.layer.activeSize).toBe(0);
+    // New work is still admitted while the finished ones linger.
+    for (let i = 0; i < 8; i++) h.transport.deliver(request({ branch: `z9hG4bKn${i}`, callId: `n${i}` }), source());
+    expect(h.transport.sent.filter((s) => s.message.status === 503)).toHaveLength(0);
+    expect(h.layer.activeSize).toBe(8);
+    // Now 8 are working: the next one is over the cap.
+    h.transport.deliver(request({ branch: 'z9hG4bKover', callId: 'over' }), source());
+    expect(h.transport.sent.filter((s) => s.message.status === 503)).toHaveLength(1);
+    // Lingering transactions end with their timers and leave the table.
+    h.clock.advance(64 * T1 + 1);
+    expect(h.layer.size).toBe(8);
+  });
+
+  it('still bounds lingering transactions (4 x the cap)', () => {
+    const h = harness({ maxTransactions: 4 });
+    for (let i = 0; i < 16; i++) {
+      h.transport.deliver(request({ method: 'OPTIONS', branch: `z9hG4bKl${i}`, callId: `l${i}` }), source());
+      const last = h.user.of('request').at(-1)!;
+      const tx = last.tx as InviteServerTransaction;
+      tx.respond(createResponse(tx.request, 200, undefined, { toTag: 'uas' }));
+    }
+    expect(h.layer.size).toBe(16);
+    h.transport.deliver(request({ method: 'OPTIONS', branch: 'z9hG4bKx', callId: 'x' }), source());
+    expect(h.transport.sent.filter((s) => s.message.status === 503)).toHaveLength(1);
+  });
+
   it('answers a request missing a mandatory header 400 statelessly, without a transaction', () => {
     const h = harness();
     const noFrom = request({ method: 'OPTIONS' });
