@@ -55,7 +55,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       pacer,
       ports: new PortAllocator({ min: config.rtp.portMin, max: config.rtp.portMax }),
       bindAddress: config.rtp.host,
-      advertiseAddress: config.rtp.host,
+      // SDP must carry the address peers reach: publicHost behind NAT, else the RTP bind address.
+      advertiseAddress: config.sip.publicHost ?? config.rtp.host,
       jitterMs: config.rtp.jitterBufferMs,
       logger: logger.child({ component: 'rtp' }),
     });

@@ -61,7 +61,8 @@ export function parseSdp(text: string): SdpParseResult {
   const media: Array<{ -readonly [K in keyof SdpMedia]: SdpMedia[K] } & { attributes: SdpAttribute[]; bandwidths: string[] }> = [];
 
   for (const line of lines) {
-    if (line.length < 2 || line[1] !== '=') return { ok: false, reason: `malformed SDP line "${line.slice(0, 40)}"` };
+    // The reason may become a SIP reason phrase: never echo the peer's bytes (a CR would make it unsendable).
+    if (line.length < 2 || line[1] !== '=') return { ok: false, reason: 'malformed SDP line' };
     const kind = line[0];
     const value = line.slice(2).trim();
     const current = media[media.length - 1];

@@ -105,7 +105,8 @@ export class RequestRouter implements TransactionUser {
   onCancel(_cancel: SipMessage, tx: InviteServerTransaction): void {
     const entry = this.#byTx.get(tx);
     if (entry !== undefined) entry.invite.cancel();
-    else this.#respond(tx, 487);
+    // The 487 carries the tag of the provisional already sent (if any), so it matches the dialog the peer saw.
+    else this.#respond(tx, 487, { toTag: tx.lastResponse?.to?.tag ?? newTag() });
   }
 
   onResponse(): void {
@@ -136,9 +137,17 @@ export class RequestRouter implements TransactionUser {
    * costs no transaction, dialog or media state; a retransmission is simply decided again.
    */
   admit(request: SipMessage, source: MessageSource): Admission {
-    if (request.to?.tag !== undefined) return 'accept';
     const d = this.#d;
     const address = source.remote.address;
+    if (request.to?.tag !== undefined) {
+      // In-dialog requests of existing dialogs pass; a tagged request for no dialog from a source outside every
+      // trunk is refused here, statelessly, so it cannot fill the transaction table or be answered 481 repeatedly.
+      const id = requestDialogId(request);
+      if (id !== undefined && d.registry.find(id) !== undefined) return 'accept';
+      if (d.policy.isKnownAddress(address)) return 'accept';
+      d.stats.rejectedSources++;
+      return d.policy.unknownSource === 'allow' ? 'accept' : 'drop';
+    }
     if (request.method !== 'INVITE') {
       if (d.policy.unknownSource === 'drop' && !d.policy.isKnownAddress(address)) {
         d.stats.droppedSources++;

@@ -17,7 +17,9 @@ export interface ResponseOptions {
 
 /** A response to `request` (RFC 3261 §8.2.6) with our additions. */
 export function buildResponse(request: SipMessage, status: number, options: ResponseOptions = {}): SipMessage {
-  const res = createResponse(request, status, options.reason, {
+  // Reason phrases may carry text derived from the peer's message: a CR or LF would make the response unsendable.
+  const reason = options.reason?.replace(/[\r\n\u0000-\u001f]+/g, ' ');
+  const res = createResponse(request, status, reason, {
     ...(options.toTag === undefined ? {} : { toTag: options.toTag }),
     copyRecordRoute: options.recordRoute === true,
   });

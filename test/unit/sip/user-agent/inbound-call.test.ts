@@ -220,6 +220,8 @@ describe('inbound call variations', () => {
     await flush();
     expect(h.calls).toHaveLength(1);
     expect(h.transport.lines().slice(1)).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 487 Request Terminated']);
+    // The 487 ends the INVITE's transaction with a To tag, as every final response to an INVITE must carry.
+    expect(h.transport.wire.at(-1)!.message.to?.tag).toBeDefined();
     expect(h.media.endpoints[1]!.closed).toBe(1);
   });
 

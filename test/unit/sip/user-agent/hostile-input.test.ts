@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { advance, flush, harness, type Harness } from './support/harness.ts';
+import { Peer, sdp } from './support/peer.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  if (h !== undefined) {
+    const closing = h.ua.close();
+    await advance(h.clock, 4_000);
+    await closing;
+  }
+  h = undefined;
+});
+
+const STRANGER = { address: '192.0.2.66', port: 5060 };
+
+describe('hostile input from peers', () => {
+  it('answers an INVITE whose SDP holds a stray CR with 488 and keeps no transaction', async () => {
+    h = await harness();
+    const broken = sdp().replace('s=-', 's=-\r\nbad\rline');
+    h.transport.deliver(new Peer().invite({ sdp: broken }));
+    await advance(h.clock, 1_000);
+    expect(h.transport.lines().some((l) => l.startsWith('SIP/2.0 488'))).toBe(true);
+    expect(h.transport.lines().every((l) => !/\r/.test(l))).toBe(true);
+    await advance(h.clock, 40_000);
+    expect(h.ua.transactionCount).toBe(0);
+    expect(h.media.endpoints.every((e) => e.closed)).toBe(true);
+  });
+
+  it('keeps no transaction for tagged requests of no dialog from outside every trunk', async () => {
+    h = await harness();
+    const stranger = new Peer({ address: STRANGER.address });
+    for (let i = 0; i < 50; i++) {
+      h.transport.deliver(stranger.request('BYE', `forged-${i}`, { branch: `z9hG4bKf${i}` }), STRANGER);
+      h.transport.deliver(new Peer({ address: STRANGER.address, callId: `t${i}` }).invite({ sdp: sdp(), extra: [] }).replace(/^(To: [^\r\n]*)/m, '$1;tag=x'), STRANGER);
+    }
+    await flush();
+    expect(h.transport.wire).toHaveLength(0);
+    expect(h.ua.transactionCount).toBe(0);
+    // A known peer with a stray in-dialog request still gets its 481.
+    h.transport.deliver(new Peer().request('BYE', 'nodialog'));
+    await flush();
+    expect(h.transport.lines()).toEqual(['SIP/2.0 481 Call/Transaction Does Not Exist']);
+  });
+});
