@@ -6,7 +6,7 @@ import { newBranch, newTag } from '../message/ids.ts';
 import type { SipMessage } from '../message/sip-message.ts';
 import { checkRequest } from '../message/validate.ts';
 import { Via } from '../message/via.ts';
-import type { Destination, IncomingMessage, MessageSource, SendResult, Transport } from '../transport/transport.ts';
+import { sourceDestination, type Destination, type IncomingMessage, type MessageSource, type SendResult, type Transport } from '../transport/transport.ts';
 import { AnswerRetransmitter } from './answer-retransmitter.ts';
 import { InviteClientTransaction } from './invite-client-transaction.ts';
 import { InviteServerTransaction } from './invite-server-transaction.ts';
@@ -352,7 +352,7 @@ export class TransactionLayer {
       response = createResponse(request, 503, undefined, { toTag: newTag() });
       response.append('Retry-After', String(this.#retryAfter));
     } else return false;
-    void this.#transport.sendResponse(response, source);
+    void this.#transport.send(response, sourceDestination(source));
     return true;
   }
 

@@ -83,6 +83,21 @@ export interface Transport {
   close(): Promise<void>;
 }
 
+/**
+ * Where a stateless refusal goes: straight back to the request's source (its connection, or its address and
+ * port from the listener it arrived on), whatever its Via says. A Via maddr or sent-by could otherwise aim our
+ * 403s and 503s at a third party; only answers inside a transaction follow §18.2.2 in full.
+ */
+export function sourceDestination(source: MessageSource): Destination {
+  return {
+    transport: source.transport,
+    address: source.remote.address,
+    port: source.remote.port,
+    ...(source.connectionId === undefined ? {} : { connectionId: source.connectionId }),
+    ...(source.transport === 'udp' ? { local: source.local } : {}),
+  };
+}
+
 /** Whether a transport retransmits for itself (RFC 3261 §17: timers collapse to 0 on TCP). */
 export function isReliable(transport: TransportProtocol): boolean {
   return transport === 'tcp';

@@ -6,7 +6,7 @@ import type { SipMessage } from '../message/sip-message.ts';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction.ts';
 import type { Admission, ServerTransaction, Transaction, TransactionUser } from '../transaction/transaction-user.ts';
 import type { SipTransportError } from '../transport/transport-error.ts';
-import type { MessageSource } from '../transport/transport.ts';
+import { sourceDestination, type MessageSource } from '../transport/transport.ts';
 import type { SipCall } from './call-types.ts';
 import { CallMedia, checkOffer, type MediaSettings } from './call-media.ts';
 import type { CallRegistry } from './call-registry.ts';
@@ -303,9 +303,9 @@ export class RequestRouter implements TransactionUser {
     tx.respond(this.#response(tx.request, status, options));
   }
 
-  /** Sends `response` straight through the transport and ends the transaction: nothing kept. */
+  /** Sends `response` straight back to the request's source and ends the transaction: nothing kept. */
   #stateless(tx: ServerTransaction, response: SipMessage): void {
-    void this.#d.services.transport.sendResponse(response, tx.source);
+    void this.#d.services.transport.send(response, sourceDestination(tx.source));
     tx.terminate();
   }
 }

@@ -42,4 +42,17 @@ describe('hostile input from peers', () => {
     await flush();
     expect(h.transport.lines()).toEqual(['SIP/2.0 481 Call/Transaction Does Not Exist']);
   });
+
+  it('sends refusals back to the source, never to a Via maddr or sent-by a forger chose', async () => {
+    h = await harness();
+    const invite = new Peer({ address: STRANGER.address })
+      .invite({ sdp: sdp() })
+      .replace(/^(Via: [^\r\n]*)/m, '$1;maddr=198.51.100.7');
+    h.transport.deliver(invite, STRANGER);
+    await flush();
+    expect(h.transport.lines()).toEqual(['SIP/2.0 403 Forbidden']);
+    const sent = h.transport.wire[0]!;
+    expect(sent.destination?.address).toBe(STRANGER.address);
+    expect(sent.destination?.port).toBe(STRANGER.port);
+  });
 });
