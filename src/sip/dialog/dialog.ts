@@ -22,6 +22,8 @@ export type DialogRole = 'uac' | 'uas';
 export interface DialogFlow {
   readonly transport: TransportProtocol;
   readonly remoteAddress: string;
+  /** The peer's source port: where in-dialog requests go when its Contact is a host name we will not resolve. */
+  readonly remotePort?: number;
   readonly connectionId?: number;
 }
 
@@ -268,7 +270,12 @@ export class Dialog {
     const first = this.#routeSet[0];
     const strict = first !== undefined && isSipUri(first.uri) && !first.uri.lr;
     const uri = request.uri;
-    const route = strict && uri !== undefined ? routeUri(uri, this.flow.transport) : routeRequest(request, this.flow.transport);
+    let route = strict && uri !== undefined ? routeUri(uri, this.flow.transport) : routeRequest(request, this.flow.transport);
+    if (!route.ok && route.error.code === 'CR_SIP_TRANSPORT_NEEDS_DNS' && this.#routeSet.length === 0 && this.flow.remotePort !== undefined) {
+      // A remote target with a host name (Contact: sip:pbx.example.com): this stack never resolves names taken
+      // from messages, so the request goes back where the dialog's messages came from (as an SBC would).
+      route = { ok: true, destination: { transport: this.flow.transport, address: this.flow.remoteAddress, port: this.flow.remotePort } };
+    }
     if (!route.ok) return route;
     const d = route.destination;
     const reuse =

@@ -301,7 +301,11 @@ export class CallSession implements SipCall {
     if (this.#end !== undefined) return;
     const sending = this.dialog === undefined ? undefined : this.sendInDialog('BYE');
     this.end(reason, status, transferredTo);
-    if (sending !== undefined) await sending;
+    if (sending !== undefined) {
+      const outcome = await sending;
+      // The call is over for us either way; a BYE that could not go out leaves the peer's leg up: say so.
+      if (outcome.kind === 'failed') this.log.warn({ err: outcome.error.message }, 'BYE could not be sent');
+    }
   }
 
   // ---- internal: sending ---------------------------------------------------------------------

@@ -65,7 +65,7 @@ export class UacInvite implements InitialInvite, ClientTransactionUser {
     this.#request = invite;
     this.#destination = destination;
     this.#options = options;
-    this.#flow = { transport: destination.transport, remoteAddress: destination.address };
+    this.#flow = { transport: destination.transport, remoteAddress: destination.address, remotePort: destination.port };
     this.#digest = options.credentials === undefined ? undefined : new DigestClient(options.credentials);
   }
 

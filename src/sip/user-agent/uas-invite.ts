@@ -46,6 +46,7 @@ export class UasInvite implements InitialInvite {
       flow: {
         transport: source.transport,
         remoteAddress: source.remote.address,
+        remotePort: source.remote.port,
         ...(source.connectionId === undefined ? {} : { connectionId: source.connectionId }),
       },
       state: 'early',

@@ -55,4 +55,24 @@ describe('hostile input from peers', () => {
     expect(sent.destination?.address).toBe(STRANGER.address);
     expect(sent.destination?.port).toBe(STRANGER.port);
   });
+
+  it('sends BYE back to where the call came from when the peer Contact is a host name', async () => {
+    h = await harness();
+    const peer = new Peer({ address: '127.0.0.1', port: 5072 });
+    const invite = peer.invite({ sdp: sdp() }).replace(/^Contact: <sip:caller@[^>]*>/m, 'Contact: <sip:caller@pbx.example.com>');
+    h.transport.deliver(invite, { address: '127.0.0.1', port: 5072 });
+    await flush();
+    const call = h.calls[0]!;
+    const answered = call.answer();
+    await flush();
+    h.transport.deliver(peer.ackFor(h.transport.last('SIP/2.0 200')), { address: '127.0.0.1', port: 5072 });
+    await answered;
+    const hangup = call.hangup();
+    await flush();
+    const bye = h.transport.wire.find((w) => w.message.method === 'BYE');
+    expect(bye?.destination).toMatchObject({ address: '127.0.0.1', port: 5072 });
+    expect(bye?.message.requestUri).toBe('sip:caller@pbx.example.com');
+    h.transport.deliver(peer.respond(bye!, 200), { address: '127.0.0.1', port: 5072 });
+    await hangup;
+  });
 });
