@@ -183,8 +183,18 @@ export class DigestVerifier {
     return `Digest realm="${quote(realm)}", nonce="${nonce}", algorithm=${algorithm}, qop="auth"${stale ? ', stale=true' : ''}`;
   }
 
-  /** Check an Authorization header value for `method`, with the expected user and password. */
-  verify(value: string, method: string, realm: string, credentials: DigestCredentials): VerifyResult {
+  /**
+   * Check an Authorization header value for `method`, with the expected user and password. Only the algorithms
+   * that were challenged are accepted, and only with qop=auth (our challenges always offer it), so a client cannot
+   * downgrade to MD5 or to the weaker RFC 2069 form.
+   */
+  verify(
+    value: string,
+    method: string,
+    realm: string,
+    credentials: DigestCredentials,
+    algorithms: readonly DigestAlgorithm[] = ALGORITHMS,
+  ): VerifyResult {
     const p = parseAuthParams(value);
     if (p === undefined) return 'invalid';
     const nonce = p.get('nonce') ?? '';
@@ -196,8 +206,9 @@ export class DigestVerifier {
     const uri = p.get('uri');
     const response = p.get('response');
     if (algorithm === undefined || uri === undefined || response === undefined) return 'invalid';
+    if (!algorithms.includes(algorithm)) return 'invalid';
     const qop = p.get('qop');
-    if (qop !== undefined && qop !== 'auth') return 'invalid';
+    if (qop !== 'auth') return 'invalid';
     const cnonce = p.get('cnonce');
     const nc = p.get('nc');
     const want = digestResponse({

@@ -74,7 +74,7 @@ export class SourcePolicy {
       for (const trunk of candidates) {
         const auth = trunk.auth;
         if (auth === undefined || params.get('username') !== auth.username || params.get('realm') !== auth.realm) continue;
-        const result = this.#verifier.verify(value, request.method, auth.realm, auth);
+        const result = this.#verifier.verify(value, request.method, auth.realm, auth, this.#algorithms);
         if (result === 'ok') return { action: 'accept', trunk: trunk.name };
         if (result === 'stale') stale = true;
       }

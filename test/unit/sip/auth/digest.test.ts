@@ -61,6 +61,19 @@ describe('digest', () => {
     });
   }
 
+  it('accepts only the challenged algorithms, and only with qop=auth', () => {
+    const v = new DigestVerifier();
+    const creds = { username: 'u', password: 'p' };
+    // A client that downgrades to MD5 when only SHA-256 was challenged is refused.
+    const md5 = authorize(parseChallenge(v.challenge('r', 'MD5'))!, creds, 'INVITE', 'sip:x@y');
+    expect(v.verify(md5, 'INVITE', 'r', creds, ['SHA-256'])).toBe('invalid');
+    expect(v.verify(md5, 'INVITE', 'r', creds, ['SHA-256', 'MD5'])).toBe('ok');
+    // RFC 2069 style (no qop) is refused: our challenges always offer qop=auth.
+    const noQop = authorize({ ...parseChallenge(v.challenge('r', 'SHA-256'))!, qop: [] }, creds, 'INVITE', 'sip:x@y');
+    expect(noQop).not.toContain('qop=');
+    expect(v.verify(noQop, 'INVITE', 'r', creds)).toBe('invalid');
+  });
+
   it('refuses nonces it did not issue', () => {
     const a = new DigestVerifier();
     const b = new DigestVerifier();
