@@ -13,7 +13,7 @@ import { SPEECH_FIXTURES } from '../scripts/make-speech-fixtures.ts';
 import { mulawDecode, mulawEncode } from '../src/media/g711.ts';
 import { G722Decoder, G722Encoder } from '../src/media/g722.ts';
 import { silentLogger } from '../src/core/logger.ts';
-import { createResampler } from '../src/media/resample/index.ts';
+import { resampleBuffer } from '../src/media/resample/index.ts';
 import { readWav } from '../src/media/wav.ts';
 import { FliteEngine } from '../src/providers/flite/flite-engine.ts';
 import { FliteTts } from '../src/providers/flite/flite-tts.ts';
@@ -27,16 +27,6 @@ const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'speech');
 const fixture = (file: string): Int16Array => readWav(readFileSync(join(FIXTURES, file))).samples;
 const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
 
-function resample(pcm: Int16Array, from: number, to: number): Int16Array {
-  const r = createResampler(from, to);
-  const head = r.process(pcm).slice();
-  const tail = r.flush().slice();
-  r.close();
-  const out = new Int16Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out;
-}
 
 interface Recognition {
   text: string;
@@ -67,7 +57,7 @@ async function pocketsphinxFigures(results: BenchResult[]): Promise<void> {
     const conditions: Array<[string, (x: Int16Array) => Int16Array]> = [
       ['wideband 16 kHz', (x) => x],
       ['after G.722 round trip', (x) => new G722Decoder().decode(new G722Encoder().encode(x))],
-      ['after 8 kHz G.711 mu-law round trip', (x) => resample(mulawDecode(mulawEncode(resample(x, 16000, 8000))), 8000, 16000)],
+      ['after 8 kHz G.711 mu-law round trip', (x) => resampleBuffer(mulawDecode(mulawEncode(resampleBuffer(x, 16000, 8000))), 8000, 16000)],
     ];
     for (const [name, transform] of conditions) {
       let sum = 0;

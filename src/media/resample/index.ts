@@ -8,3 +8,4 @@ export {
   type ResamplerQuality,
   type ResampleEngineName,
 } from './resampler.ts';
+export { resampleBuffer } from './resample-buffer.ts';

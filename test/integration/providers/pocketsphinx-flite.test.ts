@@ -15,7 +15,7 @@ import { silentLogger } from '../../../src/core/logger.ts';
 import { SPEECH_FIXTURES, speak } from '../../../scripts/make-speech-fixtures.ts';
 import { mulawDecode, mulawEncode } from '../../../src/media/g711.ts';
 import { G722Decoder, G722Encoder } from '../../../src/media/g722.ts';
-import { createResampler } from '../../../src/media/resample/index.ts';
+import { resampleBuffer } from '../../../src/media/resample/index.ts';
 import { readWav } from '../../../src/media/wav.ts';
 import { FliteTts } from '../../../src/providers/flite/flite-tts.ts';
 import { PocketsphinxPool } from '../../../src/providers/pocketsphinx/decoder-pool.ts';
@@ -49,20 +49,10 @@ async function recognise(pcm: Int16Array): Promise<string> {
   return finals.join(' ');
 }
 
-function resample(pcm: Int16Array, from: number, to: number): Int16Array {
-  const r = createResampler(from, to);
-  const head = r.process(pcm).slice();
-  const tail = r.flush().slice();
-  r.close();
-  const out = new Int16Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out;
-}
 
 /** 16 kHz -> 8 kHz -> mu-law -> linear -> 16 kHz: what a G.711 call leg does to the audio. */
 function g711RoundTrip(pcm: Int16Array): Int16Array {
-  return resample(mulawDecode(mulawEncode(resample(pcm, 16000, 8000))), 8000, 16000);
+  return resampleBuffer(mulawDecode(mulawEncode(resampleBuffer(pcm, 16000, 8000))), 8000, 16000);
 }
 
 function g722RoundTrip(pcm: Int16Array): Int16Array {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createResampler } from '../../../src/media/resample/index.ts';
+import { resampleBuffer } from '../../../src/media/resample/index.ts';
 import { readWav } from '../../../src/media/wav.ts';
 import { SileroVad } from '../../../src/vad/silero-vad.ts';
 import type { VadEvent } from '../../../src/vad/vad.ts';
@@ -28,14 +28,7 @@ const noiseFiles = manifest.filter((m) => m.words === undefined);
 function load(file: string, rate: number): Int16Array {
   const pcm = readWav(readFileSync(join(FIXTURES, file))).samples;
   if (rate === 16000) return pcm;
-  const r = createResampler(16000, rate);
-  const head = r.process(pcm).slice();
-  const tail = r.flush().slice();
-  r.close();
-  const out = new Int16Array(head.length + tail.length);
-  out.set(head);
-  out.set(tail, head.length);
-  return out;
+  return resampleBuffer(pcm, 16000, rate);
 }
 
 const LEAD_MS = 500;
