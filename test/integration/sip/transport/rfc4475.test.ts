@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseMessage } from '../../../../src/sip/message/parse-message.ts';
 import { createSipTransport, type SipTransport } from '../../../../src/sip/transport/sip-transport.ts';
 import { collect, TcpPeer, UdpPeer, waitFor } from './support.ts';
+import { RFC4475_DIR } from '../../../support/fixture-paths.ts';
 
 /**
  * The RFC 4475 torture messages over real sockets into a transport whose receiver only collects:
@@ -11,7 +12,7 @@ import { collect, TcpPeer, UdpPeer, waitFor } from './support.ts';
  * Nothing else is sent (the messages name hosts such as 192.0.2.x and example.com; the transport
  * answers parse failures only to the source address, so nothing leaves loopback).
  */
-const DIR = '/work/shared/fixtures/rfc4475';
+const DIR = RFC4475_DIR;
 const fixtures = readdirSync(DIR)
   .filter((f) => f.endsWith('.dat'))
   .sort()

@@ -1,12 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { RFC4475_DIR } from '../../../support/fixture-paths.ts';
 
-/**
- * RFC 4475 torture messages from the shared fixtures (read-only), which CI checks out beside the
- * repository: `../shared/fixtures/rfc4475` from the repository root.
- */
-const repoRoot = path.resolve(import.meta.dirname, '../../../..');
-export const TORTURE_DIR = path.resolve(repoRoot, '../shared/fixtures/rfc4475');
+/** RFC 4475 torture messages, kept in the repository (fixtures/sip/rfc4475, with their source named there). */
+export const TORTURE_DIR = RFC4475_DIR;
 
 /** RFC 4475 §3.1.1: valid messages. */
 export const VALID = ['wsinv', 'intmeth', 'esc01', 'escnull', 'esc02', 'lwsdisp', 'longreq', 'dblreq', 'semiuri', 'transports', 'mpart01', 'unreason', 'noreason'] as const;

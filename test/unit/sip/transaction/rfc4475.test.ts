@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { createResponse } from '../../../../src/sip/message/create-response.ts';
 import { parseMessage } from '../../../../src/sip/message/parse-message.ts';
 import { harness, source, T1 } from './support.ts';
+import { RFC4475_DIR } from '../../../support/fixture-paths.ts';
 
-const DIR = '/work/shared/fixtures/rfc4475';
+const DIR = RFC4475_DIR;
 const files = readdirSync(DIR).filter((f) => f.endsWith('.dat')).sort();
 
 /** Every RFC 4475 torture message that parses, delivered to the transaction layer with a TU that answers. */
