@@ -12,6 +12,9 @@ import { createSipCallHandler } from './transports/sip/sip-call-handler.ts';
 import { createVad } from './vad/create-vad.ts';
 import type { Vad } from './vad/vad.ts';
 import { VERSION } from './version.ts';
+import { CallRejectedError } from './call/call-errors.ts';
+import type { StartCall } from './call/call-leg.ts';
+import { runEcho } from './call/echo.ts';
 
 /** A running gateway: everything `serve` started, and how to stop it. */
 export interface Gateway {
@@ -63,7 +66,10 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     sip = await createSipUserAgent({ config: config.sip, media, logger, challengeAlgorithms: config.sip.digestAlgorithms });
     const ua = sip;
     closers.push(() => ua.close());
-    ua.onCall(createSipCallHandler({ media, echo: config.sip.echo, logger }));
+    const startCall: StartCall = config.sip.echo
+      ? (leg) => runEcho(leg, logger.child({ callId: leg.id }))
+      : () => Promise.reject(new CallRejectedError('CR_CALL_NO_AGENT', 480, 'no agent configured'));
+    ua.onCall(createSipCallHandler({ startCall, logger }));
     logger.info(
       { endpoints: ua.endpoints().map((e) => ({ transport: e.transport, address: e.bound.address, port: e.bound.port })), echo: config.sip.echo },
       'sip listening',

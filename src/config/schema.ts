@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { agentName, agentSchema } from './agent-schema.ts';
 
 /**
  * The one configuration schema. Every setting the gateway reads is here, with its default;
@@ -92,8 +93,49 @@ const http = z.strictObject({
   enabled: z.boolean().default(true),
   host: host.default('127.0.0.1'),
   port: port.default(8080),
-  /** API keys accepted by the REST API (Bearer). Empty: the API only listens on loopback. */
+  /** API keys accepted by the REST API (`X-API-Key` header). Empty: the HTTP server listens on loopback only. */
   apiKeys: z.array(z.string().min(8)).default([]),
+  /**
+   * HMAC key for call join tokens (at least 32 characters). Absent: a random key is made at start, so tokens
+   * issued before a restart are refused after it; set it when several nodes share one database.
+   */
+  tokenSecret: z.string().min(32).optional(),
+  /** Lifetime of a join token (`joinUrl` of POST /calls). */
+  joinTokenTtlSeconds: z.number().int().min(5).max(3600).default(60),
+  /** Base URL clients reach this server at (`https://callroom.example.com`), for `joinUrl`; default: the request's Host. */
+  publicUrl: z.string().url().regex(/^https?:\/\//i, 'an http(s) URL').optional(),
+  /** Largest request body the REST API accepts (413 beyond). */
+  maxBodyBytes: z.number().int().min(1024).max(64 * 1_048_576).default(1_048_576),
+});
+
+/** Events a webhook endpoint can receive (see src/api/webhooks). */
+export const WEBHOOK_EVENT_TYPES = ['call.started', 'call.transcript', 'call.tool', 'call.ended'] as const;
+
+const storage = z.strictObject({
+  /** `sqlite`: embedded (node:sqlite), one file in `dataDir`. */
+  driver: z.enum(['sqlite']).default('sqlite'),
+  /** Directory for the database file; created when missing. Relative paths are relative to the working directory. */
+  dataDir: z.string().min(1).default('./data'),
+});
+
+const webhookEndpoint = z.strictObject({
+  url: z.string().url().regex(/^https?:\/\//i, 'an http(s) URL'),
+  /** HMAC-SHA256 key for the `X-Callroom-Signature` header (at least 16 characters). */
+  secret: z.string().min(16),
+  /** Only these event types; all when absent. */
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).optional(),
+});
+
+const webhookDelivery = z.strictObject({
+  /** Attempts per event (first try included); then the event is counted as failed and dropped. */
+  maxAttempts: z.number().int().min(1).max(20).default(8),
+  initialBackoffMs: z.number().int().min(1).max(600_000).default(1_000),
+  maxBackoffMs: z.number().int().min(1).max(3_600_000).default(60_000),
+  timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  /** Events waiting per endpoint; beyond it the oldest waiting event is dropped (and counted). */
+  queueSize: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** Calls whose events go out in parallel per endpoint (events of one call always go one at a time, in order). */
+  concurrency: z.number().int().min(1).max(64).default(4),
 });
 
 const providers = z.strictObject({
@@ -131,19 +173,6 @@ const vad = z.strictObject({
   speechPadMs: z.number().int().min(0).max(1000).default(30),
 });
 
-const agent = z.strictObject({
-  systemPrompt: z.string().default('You are a helpful voice assistant. Keep answers short and spoken.'),
-  greeting: z.string().optional(),
-  llm: z.enum(['openai', 'gemini', 'none']).default('none'),
-  stt: z.enum(['deepgram', 'sherpa', 'pocketsphinx']).default('pocketsphinx'),
-  tts: z.enum(['elevenlabs', 'sherpa', 'flite']).default('flite'),
-  temperature: z.number().min(0).max(2).optional(),
-  maxTokens: z.number().int().positive().optional(),
-  maxToolRounds: z.number().int().positive().default(200),
-  toolLoopTimeoutSeconds: z.number().positive().nullable().default(300),
-  toolLoopWarnAfter: z.number().int().positive().default(50),
-});
-
 const limits = z.strictObject({
   maxConcurrentCalls: z.number().int().positive().default(1000),
   maxCallSeconds: z.number().int().positive().default(3600),
@@ -155,6 +184,10 @@ const log = z.strictObject({
   redactContent: z.boolean().default(false),
 });
 
+/** What the default demo agent says first (it says plainly that it is a demo). */
+export const DEMO_GREETING =
+  'Hello, this is the Callroom demo agent. I can check an order status or tell you the time. You can also press 1 for order status or 2 for the time.';
+
 export const configSchema = z
   .strictObject({
     log: log.default({ level: 'info', redactContent: false }),
@@ -163,10 +196,27 @@ export const configSchema = z
     http: http.default(() => http.parse({})),
     providers: providers.default(() => providers.parse({})),
     vad: vad.default(() => vad.parse({})),
-    agent: agent.default(() => agent.parse({})),
+    /**
+     * Agents that answer calls. A SIP call to `sip:<name>@host` reaches the agent of that name; anything else
+     * reaches `defaultAgent` (the first agent when unset). The default is the built-in offline demo agent.
+     */
+    agents: z
+      .array(agentSchema)
+      .default(() => [agentSchema.parse({ name: 'demo', greeting: DEMO_GREETING })])
+      .refine((list) => new Set(list.map((a) => a.name.toLowerCase())).size === list.length, { message: 'agent names must be unique' }),
+    defaultAgent: agentName.optional(),
     limits: limits.default(() => limits.parse({})),
+    storage: storage.default(() => storage.parse({})),
+    /** Endpoints that receive call events (more can be added through the REST API, /webhooks). */
+    webhooks: z.array(webhookEndpoint).default([]),
+    webhookDelivery: webhookDelivery.default(() => webhookDelivery.parse({})),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.defaultAgent !== undefined && !c.agents.some((a) => a.name === c.defaultAgent)) {
+      ctx.addIssue({ code: 'custom', path: ['defaultAgent'], message: 'names no agent in agents' });
+    }
+  });
 
 /** The validated, frozen configuration. */
 export type Config = z.infer<typeof configSchema>;

@@ -12,6 +12,7 @@
  * "Yes I am. Then" ends a sentence. Since a token may end right after the punctuation, a candidate at
  * the end of the buffer waits for the next token (or the end of the stream) before it is decided.
  */
+import { ABORTED, raceAbort } from '../core/abort.ts';
 import { AbortedError } from '../core/errors.ts';
 
 /** Tuning for {@link TextChunker}. */
@@ -276,22 +277,9 @@ export async function* chunkText(
 }
 
 /** The iterator's next result, or AbortedError as soon as `signal` aborts. */
-function nextOrAbort<T>(it: AsyncIterator<T>, signal: AbortSignal | undefined): Promise<IteratorResult<T>> {
-  if (signal === undefined) return it.next();
-  if (signal.aborted) return Promise.reject(new AbortedError());
-  return new Promise<IteratorResult<T>>((resolve, reject) => {
-    const onAbort = (): void => reject(new AbortedError());
-    signal.addEventListener('abort', onAbort, { once: true });
-    it.next().then(
-      (r) => {
-        signal.removeEventListener('abort', onAbort);
-        if (signal.aborted) reject(new AbortedError());
-        else resolve(r);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+async function nextOrAbort<T>(it: AsyncIterator<T>, signal: AbortSignal | undefined): Promise<IteratorResult<T>> {
+  const r = await raceAbort(it.next(), signal);
+  // A result that lands in the same tick as the abort is still an abort: the consumer asked to stop.
+  if (r === ABORTED || signal?.aborted === true) throw new AbortedError();
+  return r;
 }

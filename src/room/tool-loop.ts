@@ -1,4 +1,4 @@
-import { anySignal } from '../core/abort.ts';
+import { anySignal, raceAbort } from '../core/abort.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { errorMessage, TimeoutError } from '../core/errors.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
@@ -229,30 +229,8 @@ async function invalidLimits(o: ToolLoopOptions, logger: Logger, error: Error): 
 }
 
 /** Wait for `work`, but no longer than until `signal` aborts (then resolve; `work` is left to settle alone). */
-function untilAborted(work: void | Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (work === undefined) return Promise.resolve();
-  if (signal === undefined) return work;
-  if (signal.aborted) {
-    work.catch(() => undefined);
-    return Promise.resolve();
-  }
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      work.catch(() => undefined);
-      resolve();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
+async function untilAborted(work: void | Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (work !== undefined) await raceAbort(work, signal);
 }
 
 /**

@@ -88,6 +88,9 @@ export class RtpSession implements PacerClient {
   #latches = 0;
   #skippedSlots = 0;
   #rxErrors = 0;
+  /** Audio payloads taken off the send queue on their slot (sent, or skipped after a stall). */
+  #dequeued = 0;
+  #emptyWaiters: Array<() => void> = [];
 
   /** Bind a socket and start pacing. Rejects with a CallroomError when no port can be bound. */
   static async open(opts: RtpSessionOptions): Promise<RtpSession> {
@@ -219,9 +222,22 @@ export class RtpSession implements PacerClient {
     return this.#queue.send(payload, signal);
   }
 
+  /** Audio payloads that have left the send queue on their slot since the session opened (played out). */
+  get dequeued(): number {
+    return this.#dequeued;
+  }
+
+  /** Resolves once the send queue is empty (at once when it is), or the session closes. */
+  whenQueueEmpty(): Promise<void> {
+    if (this.#queue.size === 0 || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#emptyWaiters.push(resolve));
+  }
+
   /** Discard queued audio (barge-in). Returns how many payloads were dropped. */
   clearQueue(): number {
-    return this.#queue.clear();
+    const dropped = this.#queue.clear();
+    this.#wakeEmpty();
+    return dropped;
   }
 
   /**
@@ -311,7 +327,7 @@ export class RtpSession implements PacerClient {
       // The process stalled: those slots' audio is stale. Keep the RTP clock in step with real time.
       this.#skippedSlots += skipped;
       this.#ts = (this.#ts + skipped * this.#samplesPerPacket) >>> 0;
-      for (let i = 0; i < skipped; i++) this.#queue.tryShift();
+      for (let i = 0; i < skipped; i++) if (this.#queue.tryShift() !== undefined) this.#dequeued++;
       this.#talking = false;
     }
     const ts = this.#ts;
@@ -330,7 +346,10 @@ export class RtpSession implements PacerClient {
         return;
       }
     }
-    const payload = this.#queue.tryShift() ?? this.#idle;
+    const queued = this.#queue.tryShift();
+    if (queued !== undefined) this.#dequeued++;
+    if (this.#emptyWaiters.length > 0 && this.#queue.size === 0) this.#wakeEmpty();
+    const payload = queued ?? this.#idle;
     if (payload === undefined || this.#remote === null) {
       this.#talking = false;
       return;
@@ -345,6 +364,7 @@ export class RtpSession implements PacerClient {
     this.#closed = true;
     this.#reg.close();
     this.#queue.close();
+    this.#wakeEmpty();
     this.#closing = closeUdp(this.#socket).then(() => {
       this.#ports?.release(this.port);
     });
@@ -357,6 +377,10 @@ export class RtpSession implements PacerClient {
     if (this.#tx.send(remote, payloadType, marker, timestamp, payload)) {
       this.#onSendTiming?.(dueMs, this.#pacer.clock.now());
     }
+  }
+
+  #wakeEmpty(): void {
+    for (const resolve of this.#emptyWaiters.splice(0)) resolve();
   }
 
   #emitDtmf(ev: DtmfEvent): void {

@@ -2,23 +2,12 @@
  * Reading the caller's text stream without outliving a cancellation: a pending `next()` on a
  * model's token stream cannot be cancelled, so the read is raced against the abort signal.
  */
+import { ABORTED, raceAbort } from '../../core/abort.ts';
 
 /** The iterator's next result, or 'aborted' as soon as `signal` aborts. */
 export async function nextOrAbort<T>(it: AsyncIterator<T>, signal?: AbortSignal): Promise<IteratorResult<T> | 'aborted'> {
-  if (signal === undefined) return it.next();
-  if (signal.aborted) return 'aborted';
-  let onAbort: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      it.next(),
-      new Promise<'aborted'>((resolve) => {
-        onAbort = () => resolve('aborted');
-        signal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
-  }
+  const r = await raceAbort(it.next(), signal);
+  return r === ABORTED ? 'aborted' : r;
 }
 
 /** All of the text, or undefined if `signal` aborted first. */

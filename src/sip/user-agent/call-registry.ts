@@ -1,20 +1,20 @@
 import type { Dialog } from '../dialog/dialog.ts';
 import type { DialogId } from '../dialog/dialog-id.ts';
 import { DialogTable } from '../dialog/dialog-table.ts';
-import type { CallSession } from './call-session.ts';
+import type { InviteSession } from './invite-session.ts';
 
 /**
  * The live calls and the dialogs that lead to them, capped at `maxDialogs`. A call may own several
  * dialogs for a while (early dialogs of a forked outbound INVITE); ending it forgets them all.
  */
 export class CallRegistry {
-  readonly #dialogs: DialogTable<CallSession>;
-  readonly #byCall = new Map<CallSession, Set<Dialog>>();
+  readonly #dialogs: DialogTable<InviteSession>;
+  readonly #byCall = new Map<InviteSession, Set<Dialog>>();
   /**
    * Inbound INVITEs by Call-ID, From tag and CSeq (§8.2.2.2 merged requests): their call, or
    * 'pending' while its media is being allocated.
    */
-  readonly #invites = new Map<string, CallSession | 'pending'>();
+  readonly #invites = new Map<string, InviteSession | 'pending'>();
   readonly #max: number;
   #reserved = 0;
 
@@ -48,31 +48,31 @@ export class CallRegistry {
     };
   }
 
-  calls(): CallSession[] {
+  calls(): InviteSession[] {
     return [...this.#byCall.keys()];
   }
 
-  add(call: CallSession): void {
+  add(call: InviteSession): void {
     if (!this.#byCall.has(call)) this.#byCall.set(call, new Set());
   }
 
-  find(id: DialogId): CallSession | undefined {
+  find(id: DialogId): InviteSession | undefined {
     return this.#dialogs.get(id);
   }
 
-  bind(dialog: Dialog, call: CallSession): boolean {
+  bind(dialog: Dialog, call: InviteSession): boolean {
     const owned = this.#byCall.get(call);
     if (owned === undefined || !this.#dialogs.add(dialog.id, call)) return false;
     owned.add(dialog);
     return true;
   }
 
-  unbind(dialog: Dialog, call: CallSession): void {
+  unbind(dialog: Dialog, call: InviteSession): void {
     this.#dialogs.delete(dialog.id, call);
     this.#byCall.get(call)?.delete(dialog);
   }
 
-  release(call: CallSession): void {
+  release(call: InviteSession): void {
     const owned = this.#byCall.get(call);
     if (owned !== undefined) for (const d of owned) this.#dialogs.delete(d.id, call);
     this.#byCall.delete(call);
@@ -87,7 +87,7 @@ export class CallRegistry {
   }
 
   /** The claimed INVITE became `call` (forgotten when the call is released). */
-  bindInvite(key: string, call: CallSession): void {
+  bindInvite(key: string, call: InviteSession): void {
     this.#invites.set(key, call);
   }
 

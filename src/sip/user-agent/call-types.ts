@@ -1,7 +1,7 @@
 import type { SipMessage } from '../message/sip-message.ts';
 import type { NegotiatedAudio } from '../sdp/negotiate.ts';
 import type { TransportProtocol } from '../transport/transport.ts';
-import type { Unsubscribe } from './listeners.ts';
+import type { Unsubscribe } from '../../core/listeners.ts';
 import type { SipMediaEndpoint } from './media-endpoint.ts';
 
 /**

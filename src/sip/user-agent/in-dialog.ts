@@ -1,6 +1,6 @@
 import type { SipMessage } from '../message/sip-message.ts';
 import type { ServerTransaction } from '../transaction/transaction-user.ts';
-import type { CallSession } from './call-session.ts';
+import type { InviteSession } from './invite-session.ts';
 import { addCapabilities } from './capabilities.ts';
 import { parseInfoDtmf } from './info-dtmf.ts';
 import { handleRefer } from './refer-in.ts';
@@ -11,7 +11,7 @@ import { handleReinvite, handleUpdate } from './session-update.ts';
  * A request that matched one of the call's dialogs (RFC 3261 §12.2.2), already past
  * `checkUasRequest`: CSeq order (500 when lower than the last), then per method.
  */
-export function handleInDialogRequest(s: CallSession, tx: ServerTransaction, request: SipMessage): void {
+export function handleInDialogRequest(s: InviteSession, tx: ServerTransaction, request: SipMessage): void {
   const dialog = s.dialog;
   if (dialog === undefined || s.state === 'ended') {
     s.respond(tx, 481);
@@ -53,7 +53,7 @@ export function handleInDialogRequest(s: CallSession, tx: ServerTransaction, req
 }
 
 /** INFO: 200 always (an empty one is a keep-alive); a DTMF body becomes an onDtmf event. */
-function onInfo(s: CallSession, tx: ServerTransaction, request: SipMessage): void {
+function onInfo(s: InviteSession, tx: ServerTransaction, request: SipMessage): void {
   s.respond(tx, 200);
   const mime = request.contentType?.mime;
   if (mime === undefined || request.body.length === 0) return;
@@ -64,7 +64,7 @@ function onInfo(s: CallSession, tx: ServerTransaction, request: SipMessage): voi
 }
 
 /** NOTIFY: only the implicit subscription of a transfer we are making (RFC 3515) exists here. */
-function onNotify(s: CallSession, tx: ServerTransaction, request: SipMessage): void {
+function onNotify(s: InviteSession, tx: ServerTransaction, request: SipMessage): void {
   const event = (request.get('event') ?? '').split(';')[0]?.trim().toLowerCase();
   const transfer = s.transferOut;
   if (event !== 'refer' || transfer === undefined) {

@@ -13,4 +13,4 @@ export type { SipMediaEndpoint, SipMediaFactory } from './media-endpoint.ts';
 export type { SipRegistrationConfig, SipTrunkConfig, SipUserAgentConfig } from './user-agent-config.ts';
 export type { RegistrationState, RegistrationStatus } from './registration.ts';
 export { SipUserAgentError, type SipUserAgentErrorCode } from './errors.ts';
-export type { Unsubscribe } from './listeners.ts';
+export type { Unsubscribe } from '../../core/listeners.ts';

@@ -3,7 +3,7 @@ import type { SipMessage } from '../message/sip-message.ts';
 import { reasonPhrase } from '../message/reason-phrases.ts';
 import type { ServerTransaction } from '../transaction/transaction-user.ts';
 import type { IncomingRefer } from './call-types.ts';
-import type { CallSession } from './call-session.ts';
+import type { InviteSession } from './invite-session.ts';
 import { formatSipfrag } from './sipfrag.ts';
 
 /**
@@ -11,7 +11,7 @@ import { formatSipfrag } from './sipfrag.ts';
  * subscription, then `onRefer` listeners report the referred call through `notify()`. Refused with
  * 405 unless `acceptRefer` is on, 403 when nobody listens, 400 without exactly one Refer-To.
  */
-export function handleRefer(s: CallSession, tx: ServerTransaction, request: SipMessage): void {
+export function handleRefer(s: InviteSession, tx: ServerTransaction, request: SipMessage): void {
   const settings = s.services.settings;
   if (!settings.acceptRefer) {
     s.respond(tx, 405, { headers: [['Allow', settings.allow.join(', ')]] });
@@ -37,14 +37,14 @@ export function handleRefer(s: CallSession, tx: ServerTransaction, request: SipM
 class ReferSubscription implements IncomingRefer {
   readonly target: string;
   readonly referredBy: string | undefined;
-  readonly #s: CallSession;
+  readonly #s: InviteSession;
   #done = false;
   /** NOTIFYs go one after the other, so the peer never sees the final one overtake a progress one. */
   #queue: Promise<void> = Promise.resolve();
   #timer: TimerHandle | undefined;
   #removeCleanup: (() => void) | undefined;
 
-  constructor(s: CallSession, target: string, referredBy: string | undefined) {
+  constructor(s: InviteSession, target: string, referredBy: string | undefined) {
     this.#s = s;
     this.target = target;
     this.referredBy = referredBy;

@@ -10,7 +10,7 @@ import { routeUri } from '../transport/route-request.ts';
 import type { Destination, TransportProtocol } from '../transport/transport.ts';
 import { outcomeStatus, sendNonInvite } from './client-request.ts';
 import { DigestClient, type AuthHeader } from './digest-client.ts';
-import { Listeners, type Unsubscribe } from './listeners.ts';
+import { Listeners, type Unsubscribe } from '../../core/listeners.ts';
 import type { SipRegistrationConfig } from './user-agent-config.ts';
 
 export type RegistrationState = 'registering' | 'registered' | 'failed' | 'unregistered';

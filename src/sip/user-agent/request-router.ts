@@ -11,9 +11,9 @@ import type { SipCall } from './call-types.ts';
 import { CallMedia, checkOffer, type MediaSettings } from './call-media.ts';
 import type { CallRegistry } from './call-registry.ts';
 import type { CallServices } from './call-services.ts';
-import { CallSession } from './call-session.ts';
+import { InviteSession } from './invite-session.ts';
 import { addCapabilities } from './capabilities.ts';
-import type { Listeners } from './listeners.ts';
+import type { Listeners } from '../../core/listeners.ts';
 import type { SipMediaFactory } from './media-endpoint.ts';
 import { checkUasRequest } from './request-checks.ts';
 import { buildResponse, type ResponseOptions } from './responses.ts';
@@ -62,7 +62,7 @@ const DIALOG_ONLY = new Set(['BYE', 'INFO', 'UPDATE', 'REFER', 'NOTIFY', 'PRACK'
 export class RequestRouter implements TransactionUser {
   readonly #d: RouterDeps;
   /** CANCEL finds the call through its INVITE transaction. */
-  readonly #byTx = new WeakMap<InviteServerTransaction, { readonly invite: UasInvite; readonly call: CallSession }>();
+  readonly #byTx = new WeakMap<InviteServerTransaction, { readonly invite: UasInvite; readonly call: InviteSession }>();
 
   constructor(deps: RouterDeps) {
     this.#d = deps;
@@ -265,7 +265,7 @@ export class RequestRouter implements TransactionUser {
       this.#respond(tx, 488, { toTag: newTag(), reason: prepared.reason });
       return;
     }
-    const call = new CallSession({
+    const call = new InviteSession({
       services: d.services,
       direction: 'inbound',
       invite: request,

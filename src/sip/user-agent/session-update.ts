@@ -4,7 +4,7 @@ import type { Direction } from '../sdp/negotiate.ts';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction.ts';
 import type { NonInviteServerTransaction } from '../transaction/non-invite-server-transaction.ts';
 import type { ClientTransactionUser } from '../transaction/transaction-user.ts';
-import type { CallSession } from './call-session.ts';
+import type { InviteSession } from './invite-session.ts';
 import { SUPPORTED_OPTIONS } from './capabilities.ts';
 import { SipUserAgentError } from './errors.ts';
 import { buildResponse } from './responses.ts';
@@ -12,7 +12,7 @@ import { buildResponse } from './responses.ts';
 const SDP = 'application/sdp';
 
 /** A 2xx to a re-INVITE or UPDATE: Contact (both refresh the target) and maybe SDP. */
-function okResponse(s: CallSession, request: SipMessage, sdp: string | undefined): SipMessage {
+function okResponse(s: InviteSession, request: SipMessage, sdp: string | undefined): SipMessage {
   const settings = s.services.settings;
   return buildResponse(request, 200, {
     contact: s.localContact,
@@ -31,7 +31,7 @@ function okResponse(s: CallSession, request: SipMessage, sdp: string | undefined
  * once), or our offer in the 2xx when it has no SDP (answer in the ACK). 488 leaves the session as
  * it was (§14.2: "the UAS ... MUST NOT change the session state").
  */
-export function handleReinvite(s: CallSession, tx: InviteServerTransaction, request: SipMessage): void {
+export function handleReinvite(s: InviteSession, tx: InviteServerTransaction, request: SipMessage): void {
   const dialog = s.dialog;
   if (dialog === undefined) return;
   const check = s.guard.checkIncoming(s.services.random);
@@ -49,7 +49,7 @@ export function handleReinvite(s: CallSession, tx: InviteServerTransaction, requ
   dialog.refreshTarget(request);
   const hasOffer = request.body.length > 0;
   let sdp: string;
-  let answered: ReturnType<CallSession['callMedia']['answer']> | undefined;
+  let answered: ReturnType<InviteSession['callMedia']['answer']> | undefined;
   if (hasOffer) {
     answered = s.callMedia.answer(request.body, s.localDirection);
     if (!answered.ok) {
@@ -80,7 +80,7 @@ export function handleReinvite(s: CallSession, tx: InviteServerTransaction, requ
  * An UPDATE from the peer (RFC 3311): a target refresh, with an offer answered in the 200. 491 when
  * our own offer is outstanding (§5.2), 488 when nothing in it is acceptable.
  */
-export function handleUpdate(s: CallSession, tx: NonInviteServerTransaction, request: SipMessage): void {
+export function handleUpdate(s: InviteSession, tx: NonInviteServerTransaction, request: SipMessage): void {
   const dialog = s.dialog;
   if (dialog === undefined) return;
   const hasOffer = request.body.length > 0;
@@ -115,7 +115,7 @@ const MAX_GLARE_RETRIES = 3;
  * §14.1 time (2.1-4 s when we own the Call-ID, else 0-2 s) and tries again; any other failure
  * leaves the session unchanged, except 408/481/timeout which end the call with a BYE (§14.1).
  */
-export async function sendReinvite(s: CallSession, direction: Direction): Promise<void> {
+export async function sendReinvite(s: InviteSession, direction: Direction): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     if (!s.guard.beginOutgoing()) throw new SipUserAgentError('CR_SIP_CALL_BUSY', 'another INVITE is in progress on this call');
     let result: ReinviteResult;
@@ -136,7 +136,7 @@ export async function sendReinvite(s: CallSession, direction: Direction): Promis
 }
 
 /** Resolves after `ms` on the user agent's clock, or at once when the call ends. */
-function waitOn(s: CallSession, ms: number): Promise<void> {
+function waitOn(s: InviteSession, ms: number): Promise<void> {
   return new Promise((resolve) => {
     const clock = s.services.clock;
     const handle = clock.setTimeout(() => {
@@ -150,7 +150,7 @@ function waitOn(s: CallSession, ms: number): Promise<void> {
   });
 }
 
-function reinviteOnce(s: CallSession, direction: Direction): Promise<ReinviteResult> {
+function reinviteOnce(s: InviteSession, direction: Direction): Promise<ReinviteResult> {
   const dialog = s.dialog;
   if (dialog === undefined || s.state !== 'active') return Promise.resolve({ kind: 'failed', status: 481 });
   const offer = s.callMedia.offer(direction);

@@ -13,11 +13,11 @@ import type { LocalEndpoint, MessageSource, SocketAddress, Transport, TransportP
 import { CallMedia, type MediaSettings } from './call-media.ts';
 import { CallRegistry } from './call-registry.ts';
 import type { CallServices, CallSettings } from './call-services.ts';
-import { CallSession } from './call-session.ts';
+import { InviteSession } from './invite-session.ts';
 import type { SipCall } from './call-types.ts';
 import { allowedMethods, SUPPORTED_OPTIONS } from './capabilities.ts';
 import { SipUserAgentError } from './errors.ts';
-import { Listeners, type Unsubscribe } from './listeners.ts';
+import { Listeners, type Unsubscribe } from '../../core/listeners.ts';
 import type { SipMediaFactory } from './media-endpoint.ts';
 import { Registration, type RegistrationStatus } from './registration.ts';
 import { RequestRouter, type SipUserAgentStats } from './request-router.ts';
@@ -156,9 +156,9 @@ export class SipUserAgent {
       random: options.random ?? Math.random,
       settings,
       signal: this.#closing.signal,
-      bind: (dialog, call) => registry.bind(dialog, call as CallSession),
-      unbind: (dialog, call) => registry.unbind(dialog, call as CallSession),
-      release: (call) => registry.release(call as CallSession),
+      bind: (dialog, call) => registry.bind(dialog, call as InviteSession),
+      unbind: (dialog, call) => registry.unbind(dialog, call as InviteSession),
+      release: (call) => registry.release(call as InviteSession),
     };
     this.#services = services;
   }
@@ -241,7 +241,7 @@ export class SipUserAgent {
     for (const [name, value] of options.headers ?? []) invite.append(name, value);
     invite.append('Content-Type', 'application/sdp');
     invite.body = Buffer.from(media.offer(), 'utf8');
-    const call = new CallSession({
+    const call = new InviteSession({
       services: this.#services,
       direction: 'outbound',
       invite,

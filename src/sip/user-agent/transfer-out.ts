@@ -2,7 +2,7 @@ import type { TimerHandle } from '../../core/clock.ts';
 import type { SipMessage } from '../message/sip-message.ts';
 import { parseUri } from '../message/uri.ts';
 import type { TransferResult } from './call-types.ts';
-import type { CallSession } from './call-session.ts';
+import type { InviteSession } from './invite-session.ts';
 import { SipUserAgentError } from './errors.ts';
 import { parseSipfragStatus } from './sipfrag.ts';
 
@@ -12,7 +12,7 @@ import { parseSipfragStatus } from './sipfrag.ts';
  * On success the call is ended with a BYE (RFC 5589 §6: the transferor hangs up).
  */
 export class TransferOut {
-  readonly #s: CallSession;
+  readonly #s: InviteSession;
   readonly #target: string;
   readonly #timeoutMs: number;
   #last: number | undefined;
@@ -20,7 +20,7 @@ export class TransferOut {
   #timer: TimerHandle | undefined;
   #removeCleanup: (() => void) | undefined;
 
-  constructor(session: CallSession, target: string, timeoutMs: number) {
+  constructor(session: InviteSession, target: string, timeoutMs: number) {
     this.#s = session;
     this.#target = target;
     this.#timeoutMs = timeoutMs;

@@ -10,7 +10,7 @@ import type { ClientTransaction, ClientTransactionUser } from '../transaction/tr
 import type { SipTransportError } from '../transport/transport-error.ts';
 import type { Destination, TransportProtocol } from '../transport/transport.ts';
 import type { CallEndReason } from './call-types.ts';
-import type { CallSession, InitialInvite } from './call-session.ts';
+import type { InviteSession, InitialInvite } from './invite-session.ts';
 import { sendNonInvite } from './client-request.ts';
 import { DigestClient, retryRequest } from './digest-client.ts';
 import { SipUserAgentError } from './errors.ts';
@@ -42,7 +42,7 @@ export interface DialOptions {
  * on hangup, abort or timeout.
  */
 export class UacInvite implements InitialInvite, ClientTransactionUser {
-  readonly #s: CallSession;
+  readonly #s: InviteSession;
   readonly #flow: DialogFlow;
   readonly #options: DialOptions;
   readonly #digest: DigestClient | undefined;
@@ -60,7 +60,7 @@ export class UacInvite implements InitialInvite, ClientTransactionUser {
   #pending: { resolve: () => void; reject: (err: Error) => void } | undefined;
   readonly #onAbort = (): void => this.#abandon(487, 'cancel', new AbortedError('dial aborted'));
 
-  constructor(session: CallSession, invite: SipMessage, destination: Destination, options: DialOptions) {
+  constructor(session: InviteSession, invite: SipMessage, destination: Destination, options: DialOptions) {
     this.#s = session;
     this.#request = invite;
     this.#destination = destination;

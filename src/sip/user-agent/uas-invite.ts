@@ -4,7 +4,7 @@ import { Dialog } from '../dialog/dialog.ts';
 import type { SipMessage } from '../message/sip-message.ts';
 import type { NegotiatedAudio } from '../sdp/negotiate.ts';
 import type { InviteServerTransaction } from '../transaction/invite-server-transaction.ts';
-import type { CallSession, InitialInvite } from './call-session.ts';
+import type { InviteSession, InitialInvite } from './invite-session.ts';
 import { SUPPORTED_OPTIONS } from './capabilities.ts';
 import { SipUserAgentError } from './errors.ts';
 import { buildResponse } from './responses.ts';
@@ -23,13 +23,13 @@ export interface PreparedAnswer {
 export class UasInvite implements InitialInvite {
   readonly tx: InviteServerTransaction;
   readonly localTag: string;
-  readonly #s: CallSession;
+  readonly #s: InviteSession;
   readonly #prepared: PreparedAnswer | undefined;
   #final = false;
   #ringTimer: TimerHandle | undefined;
   #hangupAfterAck = false;
 
-  constructor(session: CallSession, tx: InviteServerTransaction, localTag: string, prepared: PreparedAnswer | undefined) {
+  constructor(session: InviteSession, tx: InviteServerTransaction, localTag: string, prepared: PreparedAnswer | undefined) {
     this.#s = session;
     this.tx = tx;
     this.localTag = localTag;

@@ -1,6 +1,7 @@
 import type { AudioFrame } from '../../core/audio-frame.ts';
 import type { Logger } from '../../core/logger.ts';
 import { createAudioCodec, type AudioCodec } from '../../media/audio-codec.ts';
+import { alawDecode, mulawDecode } from '../../media/g711.ts';
 import { JitterBuffer, LOST, PcmConcealer } from '../../media/jitter-buffer.ts';
 import { createResampler, type Resampler } from '../../media/resample/index.ts';
 import type { DtmfEvent } from '../../media/rtp/dtmf-4733.ts';
@@ -9,6 +10,7 @@ import type { Pacer, PacerClient, PacerRegistration } from '../../media/rtp/pace
 import type { PortAllocator } from '../../media/rtp/port-allocator.ts';
 import { RtpSession, type RtpSessionStats } from '../../media/rtp/rtp-session.ts';
 import type { NegotiatedAudio } from '../../sip/sdp/negotiate.ts';
+import type { SipMediaEndpoint } from '../../sip/user-agent/media-endpoint.ts';
 
 export interface RtpAudioLegOptions {
   readonly pacer: Pacer;
@@ -20,11 +22,17 @@ export interface RtpAudioLegOptions {
   /** Jitter buffer prefetch, ms. */
   readonly jitterMs: number;
   readonly logger?: Logger;
+  /** Called once when the leg closes (the factory counts open legs). */
+  readonly onClose?: () => void;
 }
 
-/** Synchronous receive-side sinks: decoded audio at the codec's rate, and DTMF from RFC 4733. */
+/**
+ * Synchronous receive-side sinks: decoded audio at the codec's rate, the same packet time as G.711 code
+ * words (G.711 calls only: the received payload, or the concealment re-encoded), and DTMF from RFC 4733.
+ */
 export interface AudioLegSinks {
   onAudio?(frame: AudioFrame): void;
+  onPayload?(bytes: Uint8Array, codec: 'PCMU' | 'PCMA'): void;
   onDtmf?(event: DtmfEvent): void;
 }
 
@@ -34,13 +42,14 @@ export interface AudioLegSinks {
  * that the process-wide pacer drains every ptime, losses are concealed, and outgoing PCM is resampled to the
  * codec rate when needed, cut into ptime packets, encoded and queued on the RTP session's absolute schedule.
  */
-export class RtpAudioLeg implements PacerClient {
+export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
   readonly address: string;
   readonly port: number;
   readonly #session: RtpSession;
   readonly #pacer: Pacer;
   readonly #jitterMs: number;
   readonly #logger: Logger | undefined;
+  readonly #onClose: (() => void) | undefined;
   #reg: PacerRegistration | null = null;
   #jitter: JitterBuffer<RtpPacket>;
   readonly #concealer = new PcmConcealer();
@@ -54,12 +63,22 @@ export class RtpAudioLeg implements PacerClient {
   #resampler: Resampler | null = null;
   #playoutTs = 0;
   #closed = false;
+  /** Code words waiting to fill a packet (`writeEncoded`). */
+  #pendingBytes = new Uint8Array(480);
+  #pendingBytesLen = 0;
+  /** Outbound audio accepted, and dropped by `clearOutput`, in ms (for `outputPosition`). */
+  #writtenMs = 0;
+  #droppedMs = 0;
+  /** Packets (at this ptime) dequeued before the last ptime or codec change, and the session count then. */
+  #playedBase = 0;
+  #dequeuedAtBase = 0;
 
   private constructor(session: RtpSession, options: RtpAudioLegOptions) {
     this.#session = session;
     this.#pacer = options.pacer;
     this.#jitterMs = options.jitterMs;
     this.#logger = options.logger;
+    this.#onClose = options.onClose;
     this.address = options.advertiseAddress;
     this.port = session.port;
     this.#jitter = this.#newJitter(20);
@@ -98,11 +117,13 @@ export class RtpAudioLeg implements PacerClient {
   /** Apply the result of an offer/answer exchange (answer, re-INVITE, UPDATE). */
   configure(audio: NegotiatedAudio): void {
     if (this.#closed) return;
+    if (this.#codec?.name !== audio.codec || audio.ptime !== this.#ptime) this.#rebasePlayed();
     if (this.#codec?.name !== audio.codec) {
       this.#codec = createAudioCodec(audio.codec);
       this.#resampler?.close();
       this.#resampler = null;
       this.#pendingLen = 0;
+      this.#pendingBytesLen = 0;
     }
     this.#payloadType = audio.payloadType;
     if (audio.ptime !== this.#ptime) {
@@ -128,6 +149,7 @@ export class RtpAudioLeg implements PacerClient {
     if (codec === null || !this.#sendEnabled || this.#closed) return false;
     const pcm = this.#toCodecRate(frame, codec);
     let ok = true;
+    this.#writtenMs += (pcm.length * 1000) / codec.sampleRate;
     this.#append(pcm);
     const n = this.#samplesPerPacket(codec);
     let offset = 0;
@@ -143,7 +165,9 @@ export class RtpAudioLeg implements PacerClient {
   async write(frame: AudioFrame, signal?: AbortSignal): Promise<void> {
     const codec = this.#codec;
     if (codec === null || !this.#sendEnabled || this.#closed) return;
-    this.#append(this.#toCodecRate(frame, codec));
+    const pcm = this.#toCodecRate(frame, codec);
+    this.#writtenMs += (pcm.length * 1000) / codec.sampleRate;
+    this.#append(pcm);
     const n = this.#samplesPerPacket(codec);
     while (this.#pendingLen >= n) {
       const payload = codec.encode(this.#pending.subarray(0, n), new Uint8Array(n / codec.samplesPerByte));
@@ -152,10 +176,75 @@ export class RtpAudioLeg implements PacerClient {
     }
   }
 
-  /** Drop everything queued for sending (barge-in). Returns packets dropped. */
-  clearOutput(): number {
+  /**
+   * Queue G.711 code words as they are (a TTS that speaks mu-law: no decode, no re-encode). Bytes in the
+   * other law, or on a G.722 call, are decoded and take the PCM path.
+   */
+  async writeEncoded(bytes: Uint8Array, law: 'PCMU' | 'PCMA', signal?: AbortSignal): Promise<void> {
+    const codec = this.#codec;
+    if (codec === null || !this.#sendEnabled || this.#closed) return;
+    if (codec.name !== law) {
+      const pcm = law === 'PCMU' ? mulawDecode(bytes) : alawDecode(bytes);
+      await this.write({ samples: pcm, sampleRate: 8000, timestamp: 0 }, signal);
+      return;
+    }
+    this.#writtenMs += bytes.length / 8;
+    const need = this.#pendingBytesLen + bytes.length;
+    if (need > this.#pendingBytes.length) {
+      const grown = new Uint8Array(Math.max(need, this.#pendingBytes.length * 2));
+      grown.set(this.#pendingBytes.subarray(0, this.#pendingBytesLen));
+      this.#pendingBytes = grown;
+    }
+    this.#pendingBytes.set(bytes, this.#pendingBytesLen);
+    this.#pendingBytesLen = need;
+    const n = this.#samplesPerPacket(codec);
+    let offset = 0;
+    while (this.#pendingBytesLen - offset >= n) {
+      const payload = this.#pendingBytes.slice(offset, offset + n);
+      offset += n;
+      await this.#session.write(payload, signal);
+    }
+    this.#pendingBytes.copyWithin(0, offset, this.#pendingBytesLen);
+    this.#pendingBytesLen -= offset;
+  }
+
+  /** Pad a partial packet with silence, queue it, and resolve once the send queue has played out. */
+  async drained(signal?: AbortSignal): Promise<void> {
+    const codec = this.#codec;
+    if (codec === null || this.#closed) return;
+    const n = this.#samplesPerPacket(codec);
+    if (this.#pendingLen > 0 && this.#sendEnabled) {
+      const pad = n - this.#pendingLen;
+      await this.write({ samples: new Int16Array(pad), sampleRate: codec.sampleRate, timestamp: 0 }, signal);
+    }
+    if (this.#pendingBytesLen > 0 && this.#sendEnabled && codec.name !== 'G722') {
+      const silence = new Uint8Array(n - this.#pendingBytesLen).fill(codec.name === 'PCMU' ? 0xff : 0xd5);
+      await this.writeEncoded(silence, codec.name, signal);
+    }
     this.#pendingLen = 0;
-    return this.#session.clearQueue();
+    this.#pendingBytesLen = 0;
+    if (signal?.aborted === true) return;
+    await this.#session.whenQueueEmpty();
+  }
+
+  /** Drop everything queued for sending (barge-in): how many packets and how much audio. */
+  clearOutput(): { packets: number; droppedMs: number } {
+    const codec = this.#codec;
+    const partial = this.#pendingLen + this.#pendingBytesLen;
+    this.#pendingLen = 0;
+    this.#pendingBytesLen = 0;
+    const packets = this.#session.clearQueue();
+    if (codec === null) return { packets, droppedMs: 0 };
+    const droppedMs = ((packets * this.#samplesPerPacket(codec) + partial) * 1000) / codec.sampleRate;
+    this.#droppedMs += droppedMs;
+    return { packets, droppedMs };
+  }
+
+  /** Outbound audio accepted and played out so far, in milliseconds since the leg opened. */
+  outputPosition(): { writtenMs: number; playedMs: number } {
+    const writtenMs = this.#writtenMs - this.#droppedMs;
+    const playedMs = this.#playedBase + (this.#session.dequeued - this.#dequeuedAtBase) * this.#ptime;
+    return { writtenMs, playedMs: Math.min(playedMs, writtenMs) };
   }
 
   /** Send RFC 4733 digits (if negotiated). */
@@ -170,6 +259,7 @@ export class RtpAudioLeg implements PacerClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#onClose?.();
     this.#reg?.close();
     this.#reg = null;
     this.#resampler?.close();
@@ -184,11 +274,14 @@ export class RtpAudioLeg implements PacerClient {
     if (popped === null) return;
     const samples = (codec.sampleRate * this.#ptime) / 1000;
     let pcm: Int16Array;
+    const onPayload = this.#sinks.onPayload;
     if (popped === LOST) {
       pcm = this.#concealer.conceal(new Int16Array(samples));
+      if (onPayload !== undefined && codec.name !== 'G722') this.#emitPayload(onPayload, codec.encode(pcm), codec.name);
     } else {
       pcm = codec.decode(popped.payload, new Int16Array(popped.payload.length * codec.samplesPerByte));
       this.#concealer.good(pcm);
+      if (onPayload !== undefined && codec.name !== 'G722') this.#emitPayload(onPayload, popped.payload, codec.name);
     }
     const frame: AudioFrame = { samples: pcm, sampleRate: codec.sampleRate, timestamp: this.#playoutTs };
     this.#playoutTs += this.#ptime;
@@ -197,6 +290,21 @@ export class RtpAudioLeg implements PacerClient {
     } catch (err) {
       this.#logger?.warn({ err }, 'audio sink failed');
     }
+  }
+
+  #emitPayload(fn: (bytes: Uint8Array, codec: 'PCMU' | 'PCMA') => void, bytes: Uint8Array, codec: 'PCMU' | 'PCMA'): void {
+    try {
+      fn(bytes, codec);
+    } catch (err) {
+      this.#logger?.warn({ err }, 'payload sink failed');
+    }
+  }
+
+  /** Carry the played position over a ptime or codec change (packets before it counted at the old ptime). */
+  #rebasePlayed(): void {
+    if (this.#codec === null) return;
+    this.#playedBase += (this.#session.dequeued - this.#dequeuedAtBase) * this.#ptime;
+    this.#dequeuedAtBase = this.#session.dequeued;
   }
 
   #onPacket(pkt: RtpPacket): void {

@@ -1,100 +1,161 @@
 import type { AudioFrame } from '../../core/audio-frame.ts';
-import type { CallEnd, SipCall, TransferResult, Unsubscribe } from '../../sip/user-agent/index.ts';
+import { Listeners, type Unsubscribe } from '../../core/listeners.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { CallDtmf, CallLeg, LegAudioFormat, LegEncoding, LegEnd, LegTransferResult, OutputPosition } from '../../call/call-leg.ts';
+import type { CallEnd, SipCall } from '../../sip/user-agent/index.ts';
 import type { RtpAudioLeg } from './rtp-audio-leg.ts';
 
-/** A DTMF key from either path: RFC 4733 on RTP, or SIP INFO. */
-export interface CallDtmf {
-  readonly digit: string;
-  readonly durationMs: number | undefined;
-  readonly source: 'rfc4733' | 'info';
-}
-
 /**
- * A SIP call as the call layer sees it: signalling (answer, reject, hangup, transfer) and audio (decoded frames
- * in at the codec rate, PCM frames out at any rate) on one object, with DTMF merged from RFC 4733 and INFO and
- * sent the way the peer supports (RFC 4733 when telephone-event was negotiated, else INFO).
+ * A SIP call as the call layer sees it (`CallLeg`): signalling (answer, hangup, REFER transfer) and audio
+ * (decoded frames in at the codec rate, and G.711 bytes for pass-through; PCM at any rate or G.711 bytes
+ * out), DTMF merged from RFC 4733 and INFO and sent the way the peer supports (RFC 4733 when
+ * telephone-event was negotiated, else INFO).
  */
-export class SipCallLeg {
-  readonly call: SipCall;
-  readonly audio: RtpAudioLeg;
-  readonly #dtmf = new Set<(d: CallDtmf) => void>();
-  readonly #frames = new Set<(f: AudioFrame) => void>();
+export class SipCallLeg implements CallLeg {
+  readonly medium = 'sip';
+  readonly ended: Promise<LegEnd>;
+  readonly clientTools = undefined;
+  readonly #call: SipCall;
+  readonly #audio: RtpAudioLeg;
+  readonly #frames: Listeners<AudioFrame>;
+  readonly #encoded: Listeners<Uint8Array>;
+  readonly #dtmf: Listeners<CallDtmf>;
 
-  constructor(call: SipCall, audio: RtpAudioLeg) {
-    this.call = call;
-    this.audio = audio;
+  constructor(call: SipCall, audio: RtpAudioLeg, logger?: Logger) {
+    this.#call = call;
+    this.#audio = audio;
+    const onError = (err: unknown): void => logger?.warn({ err }, 'call leg listener failed');
+    this.#frames = new Listeners(onError);
+    this.#encoded = new Listeners(onError);
+    this.#dtmf = new Listeners(onError);
     audio.setSinks({
-      onAudio: (frame) => {
-        for (const fn of this.#frames) fn(frame);
+      onAudio: (frame) => this.#frames.emit(frame),
+      onPayload: (bytes) => {
+        if (this.#encoded.size > 0) this.#encoded.emit(bytes);
       },
       onDtmf: (ev) => {
-        if (ev.type === 'digit-end') this.#emitDtmf({ digit: ev.digit, durationMs: ev.durationMs, source: 'rfc4733' });
+        if (ev.type === 'digit-end') this.#dtmf.emit({ digit: ev.digit, durationMs: ev.durationMs, source: 'rfc4733' });
       },
     });
-    call.onDtmf((ev) => this.#emitDtmf({ digit: ev.digit, durationMs: ev.durationMs, source: 'info' }));
+    call.onDtmf((ev) => this.#dtmf.emit({ digit: ev.digit, durationMs: ev.durationMs, source: 'info' }));
+    this.ended = call.ended.then(legEnd);
   }
 
   get id(): string {
-    return this.call.id;
+    return this.#call.id;
   }
 
   /** PCM rate of received frames (8000 for G.711, 16000 for G.722); 0 before media is agreed. */
   get sampleRate(): number {
-    return this.audio.sampleRate;
+    return this.#audio.sampleRate;
   }
 
-  get ended(): Promise<CallEnd> {
-    return this.call.ended;
+  get inputFormat(): LegAudioFormat | undefined {
+    return formatOf(this.#audio.codecName);
+  }
+
+  get outputFormat(): LegAudioFormat | undefined {
+    return formatOf(this.#audio.codecName);
+  }
+
+  /** Per-call RTP figures: packets sent, received and lost (for records and echo mode's log line). */
+  mediaStats(): Readonly<Record<string, number>> {
+    const s = this.#audio.stats();
+    return { sent: s.sent.packets, received: s.received.packets, lost: s.received.lost, jitterMs: s.received.jitterMs };
+  }
+
+  get codecName(): string | undefined {
+    return this.#audio.codecName;
   }
 
   answer(): Promise<void> {
-    return this.call.answer();
+    return this.#call.answer();
   }
 
   reject(status: number, reason?: string): void {
-    this.call.reject(status, reason);
+    this.#call.reject(status, reason);
   }
 
   hangup(): Promise<void> {
-    return this.call.hangup();
+    return this.#call.hangup();
   }
 
-  transfer(target: string): Promise<TransferResult> {
-    return this.call.transfer(target);
-  }
+  readonly transfer = async (target: string): Promise<LegTransferResult> => {
+    const r = await this.#call.transfer(target);
+    return { ok: r.ok, status: r.status };
+  };
 
   /** Send digits: RFC 4733 events when negotiated, otherwise SIP INFO. */
   async sendDtmf(digits: string, durationMs = 100): Promise<void> {
-    if (this.call.audio?.dtmfPayloadType !== undefined) this.audio.sendDtmf(digits, durationMs);
-    else await this.call.sendInfoDtmf(digits, { durationMs });
+    if (this.#call.audio?.dtmfPayloadType !== undefined) this.#audio.sendDtmf(digits, durationMs);
+    else await this.#call.sendInfoDtmf(digits, { durationMs });
   }
 
   /** Queue audio to the caller (synchronous; false when the 1 s queue is full or the call is held). */
   sendFrame(frame: AudioFrame): boolean {
-    return this.audio.sendFrame(frame);
+    return this.#audio.sendFrame(frame);
   }
 
-  /** Queue audio, waiting for room (TTS faster than real time). */
   write(frame: AudioFrame, signal?: AbortSignal): Promise<void> {
-    return this.audio.write(frame, signal);
+    return this.#audio.write(frame, signal);
   }
 
-  /** Drop queued outbound audio (barge-in). */
-  clearOutput(): number {
-    return this.audio.clearOutput();
+  writeEncoded(bytes: Uint8Array, encoding: LegEncoding, signal?: AbortSignal): Promise<void> {
+    if (encoding === 'pcm_s16le') {
+      const samples = new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.byteLength & ~1)));
+      return this.#audio.write({ samples, sampleRate: this.#audio.sampleRate || 8000, timestamp: 0 }, signal);
+    }
+    return this.#audio.writeEncoded(bytes, encoding === 'mulaw' ? 'PCMU' : 'PCMA', signal);
+  }
+
+  drained(signal?: AbortSignal): Promise<void> {
+    return this.#audio.drained(signal);
+  }
+
+  clearOutput(): { droppedMs: number } {
+    return { droppedMs: this.#audio.clearOutput().droppedMs };
+  }
+
+  outputPosition(): OutputPosition {
+    return this.#audio.outputPosition();
   }
 
   onFrame(fn: (frame: AudioFrame) => void): Unsubscribe {
-    this.#frames.add(fn);
-    return () => this.#frames.delete(fn);
+    return this.#frames.add(fn);
+  }
+
+  onEncoded(fn: (bytes: Uint8Array, encoding: LegEncoding) => void): Unsubscribe {
+    return this.#encoded.add((bytes) => fn(bytes, this.inputFormat?.encoding ?? 'mulaw'));
   }
 
   onDtmf(fn: (dtmf: CallDtmf) => void): Unsubscribe {
-    this.#dtmf.add(fn);
-    return () => this.#dtmf.delete(fn);
+    return this.#dtmf.add(fn);
   }
+}
 
-  #emitDtmf(d: CallDtmf): void {
-    for (const fn of this.#dtmf) fn(d);
+function formatOf(codec: string | undefined): LegAudioFormat | undefined {
+  if (codec === 'PCMU') return { sampleRate: 8000, encoding: 'mulaw' };
+  if (codec === 'PCMA') return { sampleRate: 8000, encoding: 'alaw' };
+  if (codec === 'G722') return { sampleRate: 16000, encoding: 'pcm_s16le' };
+  return undefined;
+}
+
+/** The SIP ending in call words. */
+function legEnd(end: CallEnd): LegEnd {
+  const status = end.status === undefined ? {} : { status: end.status };
+  if (end.transferredTo !== undefined) return { reason: 'transferred', transferredTo: end.transferredTo, ...status };
+  switch (end.reason) {
+    case 'local-bye':
+      return { reason: 'local-hangup', ...status };
+    case 'remote-bye':
+      return { reason: 'remote-hangup', ...status };
+    case 'cancel':
+      return { reason: 'cancelled', ...status };
+    case 'rejected':
+      return { reason: 'rejected', ...status };
+    case 'timeout':
+      return { reason: 'timeout', ...status };
+    default:
+      return { reason: 'error', ...status };
   }
 }

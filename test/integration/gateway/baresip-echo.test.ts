@@ -61,7 +61,7 @@ describe('baresip calls the gateway in echo mode', () => {
 
     // The gateway logs one call, ended by baresip's BYE, with its RTP figures: 5 s is 250 packets of 20 ms.
     expect(gw.logsWith('sip call ended')).toEqual([expect.objectContaining({ reason: 'remote-bye', callId: ended?.callId })]);
-    expect(ended).toMatchObject({ reason: 'remote-bye', lost: 0 });
+    expect(ended).toMatchObject({ reason: 'remote-hangup', lost: 0 });
     expect(ended?.received).toBeGreaterThanOrEqual(245);
     expect(ended?.sent).toBeGreaterThanOrEqual(240);
     // The gateway does not log the codec; baresip reports what was negotiated, both ways.

@@ -50,7 +50,7 @@ describe('INVITE flood from an unknown source', () => {
     const [incoming] = await gw.waitForLog('incoming call');
     expect(incoming).toMatchObject({ trunk: 'carrier', peer: { address: '127.0.0.2' } });
     const [ended] = await gw.waitForLog('echo call ended');
-    expect(ended).toMatchObject({ reason: 'remote-bye', callId: incoming?.callId });
+    expect(ended).toMatchObject({ reason: 'remote-hangup', callId: incoming?.callId });
 
     expect((await gw.stop()).exitCode).toBe(0);
   });

@@ -52,7 +52,7 @@ describe('two gateways behind Kamailio', () => {
     for (const gw of gateways) {
       const ended = gw.logsWith('echo call ended');
       // Every call this gateway answered ended with the caller's BYE relayed by the proxy.
-      expect(ended.every((l) => l.reason === 'remote-bye'), JSON.stringify(ended)).toBe(true);
+      expect(ended.every((l) => l.reason === 'remote-hangup'), JSON.stringify(ended)).toBe(true);
       expect(gw.logsWith('sip call ended').map((l) => l.callId).sort()).toEqual(ended.map((l) => l.callId).sort());
       // The INVITE came from Kamailio, not from SIPp.
       const incoming = gw.logsWith('incoming call');

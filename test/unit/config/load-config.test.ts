@@ -35,7 +35,8 @@ describe('loadConfig', () => {
     const config = await loadConfig('config/default.yaml', {});
     expect(config.sip.listen.map((l) => l.transport)).toEqual(['udp', 'tcp']);
     expect(config.rtp.portMin).toBe(20000);
-    expect(config.agent.maxToolRounds).toBe(200);
+    expect(config.agents.map((a) => a.name)).toEqual(['demo']);
+    expect(config.agents[0]?.llm.provider).toBe('demo');
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.sip.listen[0])).toBe(true);
     expect(() => {
@@ -61,14 +62,14 @@ describe('loadConfig', () => {
       CALLROOM_RTP__PORT_MIN: '30000',
       CALLROOM_RTP__PORT_MAX: '30100',
       CALLROOM_PROVIDERS__DEEPGRAM__API_KEY: 'dg-secret-key',
-      CALLROOM_AGENT__SYSTEM_PROMPT: 'Be brief.',
+      CALLROOM_AGENTS__0__SYSTEM_PROMPT: 'Be brief.',
       OTHER: 'ignored',
     };
-    const config = await loadConfig(await file('o.yaml', 'sip:\n  echo: false\n'), env);
+    const config = await loadConfig(await file('o.yaml', 'sip:\n  echo: false\nagents:\n  - name: desk\n'), env);
     expect(config.sip.echo).toBe(true);
     expect(config.rtp.portMin).toBe(30000);
     expect(config.providers.deepgram?.apiKey).toBe('dg-secret-key');
-    expect(config.agent.systemPrompt).toBe('Be brief.');
+    expect(config.agents[0]?.systemPrompt).toBe('Be brief.');
   });
 
   it('names the key and the problem, never the value', async () => {

@@ -12,14 +12,14 @@ import { sendNonInvite, type ClientOutcome } from './client-request.ts';
 import { SipUserAgentError } from './errors.ts';
 import { formatInfoDtmf, isDtmfString } from './info-dtmf.ts';
 import { handleInDialogRequest } from './in-dialog.ts';
-import { Listeners, type Unsubscribe } from './listeners.ts';
+import { Listeners, type Unsubscribe } from '../../core/listeners.ts';
 import type { SipMediaEndpoint } from './media-endpoint.ts';
 import { buildResponse, type ResponseOptions } from './responses.ts';
 import { sendReinvite } from './session-update.ts';
 import { TransferOut } from './transfer-out.ts';
 
 /** How a call started. */
-export interface CallSessionInit {
+export interface InviteSessionInit {
   readonly services: CallServices;
   readonly direction: 'inbound' | 'outbound';
   readonly invite: SipMessage;
@@ -59,7 +59,7 @@ export interface InitialInvite {
  * uac-invite.ts. Members marked @internal are for those modules and the
  * user agent core.
  */
-export class CallSession implements SipCall {
+export class InviteSession implements SipCall {
   readonly id: string;
   readonly direction: 'inbound' | 'outbound';
   readonly invite: SipMessage;
@@ -93,7 +93,7 @@ export class CallSession implements SipCall {
   #end: CallEnd | undefined;
   #resolveEnded: (end: CallEnd) => void = () => undefined;
 
-  constructor(init: CallSessionInit) {
+  constructor(init: InviteSessionInit) {
     this.services = init.services;
     this.direction = init.direction;
     this.invite = init.invite;
