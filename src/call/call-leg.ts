@@ -7,6 +7,7 @@
 import type { AudioFrame } from '../core/audio-frame.ts';
 import type { Unsubscribe } from '../core/listeners.ts';
 import type { ClientToolConnection } from '../room/client-tool.ts';
+import type { SessionEvent } from './session-events.ts';
 
 /** Encodings a leg can hand over or take as they are on the wire. */
 export type LegEncoding = 'pcm_s16le' | 'mulaw' | 'alaw';
@@ -101,6 +102,11 @@ export interface CallLeg {
   /** Outbound audio written and played so far. */
   outputPosition(): OutputPosition;
 
+  /**
+   * The session's events, for a medium that forwards them to its client (the WebSocket medium sends
+   * state, transcripts and `playback_clear_buffer`); media without a client side ignore them.
+   */
+  onSessionEvent?(event: SessionEvent): void;
   /** The medium's own per-call counters (packets sent/received/lost, ...), flat, for logs and the call record. */
   mediaStats(): Readonly<Record<string, number>>;
 
