@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { StorageError } from '../storage-error.ts';
+import type { AgentToolDefinition, AgentToolRecord, AgentToolStore, NewAgentTool, Page, PageRequest } from '../types.ts';
+import type { SqliteDb } from './sqlite-db.ts';
+import { containsPattern, limitOffset, parseJson, searchText } from './sql-helpers.ts';
+
+export interface ToolRow {
+  id: string;
+  name: string;
+  type: 'http' | 'client';
+  definition: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export const TOOL_COLUMNS = 'id, name, type, definition, version, created_at, updated_at';
+
+export function toolFromRow(row: ToolRow): AgentToolRecord {
+  const base = { id: row.id, name: row.name, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at };
+  return { ...base, ...({ type: row.type, definition: parseJson(row.definition) } as AgentToolDefinition) };
+}
+
+function searchable(tool: NewAgentTool): string {
+  return searchText(tool.name, tool.tool.definition.name, tool.tool.definition.description);
+}
+
+/** API-managed tools (`agent_tools`). */
+export class SqliteToolStore implements AgentToolStore {
+  readonly #db: SqliteDb;
+  readonly #now: () => number;
+
+  constructor(db: SqliteDb, now: () => number) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  async create(tool: NewAgentTool): Promise<AgentToolRecord> {
+    return this.#db.guard(`tool name ${JSON.stringify(tool.name)}`, () => {
+      const id = randomUUID();
+      const at = this.#now();
+      this.#db.run(
+        'INSERT INTO agent_tools (id, name, name_key, type, model_name, search_text, definition, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)',
+        id,
+        tool.name,
+        tool.name.toLowerCase(),
+        tool.tool.type,
+        tool.tool.definition.name,
+        searchable(tool),
+        JSON.stringify(tool.tool.definition),
+        at,
+        at,
+      );
+      return { id, name: tool.name, version: 1, createdAt: at, updatedAt: at, ...tool.tool };
+    });
+  }
+
+  async get(id: string): Promise<AgentToolRecord | undefined> {
+    return this.#db.guard('get tool', () => {
+      const row = this.#db.get<ToolRow>(`SELECT ${TOOL_COLUMNS} FROM agent_tools WHERE id = ?`, id);
+      return row === undefined ? undefined : toolFromRow(row);
+    });
+  }
+
+  async list(query: PageRequest & { readonly search?: string; readonly type?: 'http' | 'client' }): Promise<Page<AgentToolRecord>> {
+    return this.#db.guard('list tools', () => {
+      const where: string[] = [];
+      const params: string[] = [];
+      if (query.type !== undefined) {
+        where.push('type = ?');
+        params.push(query.type);
+      }
+      if (query.search !== undefined && query.search !== '') {
+        where.push("search_text LIKE ? ESCAPE '\\'");
+        params.push(containsPattern(query.search));
+      }
+      const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+      const total = this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM agent_tools ${clause}`, ...params)?.n ?? 0;
+      const rows = this.#db.all<ToolRow>(`SELECT ${TOOL_COLUMNS} FROM agent_tools ${clause} ORDER BY seq LIMIT ? OFFSET ?`, ...params, ...limitOffset(query));
+      return { items: rows.map(toolFromRow), total };
+    });
+  }
+
+  async update(id: string, expectedVersion: number, tool: NewAgentTool): Promise<AgentToolRecord | undefined> {
+    return this.#db.guard(`tool name ${JSON.stringify(tool.name)}`, () =>
+      this.#db.tx(() => {
+        const row = this.#db.get<ToolRow>(`SELECT ${TOOL_COLUMNS} FROM agent_tools WHERE id = ?`, id);
+        if (row === undefined) return undefined;
+        if (row.version !== expectedVersion) throw new StorageError('conflict', `tool ${id} changed since it was read`);
+        if (row.type !== tool.tool.type) throw new StorageError('conflict', `tool ${id} is a ${row.type} tool; its type cannot change`);
+        const at = Math.max(this.#now(), row.updated_at);
+        this.#db.run(
+          'UPDATE agent_tools SET name = ?, name_key = ?, model_name = ?, search_text = ?, definition = ?, version = ?, updated_at = ? WHERE id = ?',
+          tool.name,
+          tool.name.toLowerCase(),
+          tool.tool.definition.name,
+          searchable(tool),
+          JSON.stringify(tool.tool.definition),
+          row.version + 1,
+          at,
+          id,
+        );
+        return { id, name: tool.name, version: row.version + 1, createdAt: row.created_at, updatedAt: at, ...tool.tool };
+      }),
+    );
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return this.#db.guard('delete tool', () =>
+      this.#db.tx(() => {
+        const used = this.#db.get<{ n: number }>('SELECT COUNT(*) AS n FROM agent_tool_assignments WHERE tool_id = ?', id)?.n ?? 0;
+        if (used > 0) throw new StorageError('in_use', `tool ${id} is assigned to ${used} agent(s)`);
+        return this.#db.run('DELETE FROM agent_tools WHERE id = ?', id).changes > 0;
+      }),
+    );
+  }
+
+  async assignedTo(id: string): Promise<readonly string[]> {
+    return this.#db.guard('tool assignments', () =>
+      this.#db.all<{ agent_id: string }>('SELECT agent_id FROM agent_tool_assignments WHERE tool_id = ? ORDER BY seq', id).map((r) => r.agent_id),
+    );
+  }
+}
