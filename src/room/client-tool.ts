@@ -37,6 +37,12 @@ export interface ClientToolConnection {
   onResponse(listener: (response: ClientToolResponse) => void): () => void;
   /** Subscribe to the connection going away; returns the unsubscribe function. */
   onDisconnect(listener: () => void): () => void;
+  /**
+   * The room stopped waiting for `invocationId`: its configured deadline passed (`timeout`) or the turn
+   * gave up on it (`cancelled`). Optional: a medium uses it to tell its client and to report a late answer
+   * instead of dropping it silently.
+   */
+  cancel?(invocationId: string, reason: 'timeout' | 'cancelled'): void;
 }
 
 export interface ClientToolOptions {
@@ -51,17 +57,20 @@ export interface ClientToolOptions {
    * sends under such a name is discarded.
    */
   readonly automaticParameters?: readonly AutomaticParameter[];
-  /** How long the client has to answer (default 10 s). */
+  /**
+   * How long the client has to answer. None by default, as the Ultravox API promises (a person may be
+   * transferring the call): the call ending and the tool loop's overall limit are what bound it then.
+   */
   readonly timeoutMs?: number;
   readonly interruptible?: boolean;
 }
 
-export const DEFAULT_CLIENT_TOOL_TIMEOUT_MS = 10_000;
-
 /**
  * A tool the client runs: the invocation goes through the connection and the call waits for the
- * response with the same invocation id. A disconnect, the deadline, or a client error yields an
- * `{"error": ...}` result; only an abort (barge-in) rejects.
+ * response with the same invocation id. A disconnect (the call ended), the configured deadline, or a
+ * client error yields an `{"error": ...}` result; only an abort (barge-in, the loop's limit) rejects.
+ * Without `timeoutMs` the tool has no per-call deadline at all: its `Tool.timeoutMs` is `Infinity`, which
+ * the tool executor reads as "bounded by the loop's overall limit only".
  */
 export function clientTool(options: ClientToolOptions, connection: ClientToolConnection): Tool {
   const { name } = options;
@@ -73,10 +82,12 @@ export function clientTool(options: ClientToolOptions, connection: ClientToolCon
   for (const p of automatic) {
     if (declared.has(p.name)) throw definitionError(name, `automatic parameter ${p.name} is also in the model's parameter schema`);
   }
-  const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_TOOL_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs;
+  if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw definitionError(name, 'timeoutMs must be a positive number of milliseconds');
   return {
     definition: { name, description: options.description, parameters: parametersSchema },
-    timeoutMs: timeoutMs + 1_000,
+    // The executor's deadline sits behind ours, so the client's own deadline gives the clearer error.
+    timeoutMs: timeoutMs === undefined ? Number.POSITIVE_INFINITY : timeoutMs + 1_000,
     ...(options.interruptible === undefined ? {} : { interruptible: options.interruptible }),
     handler: async (called, args, ctx) => {
       if (called !== name) return unknownToolResult(called);
@@ -102,10 +113,18 @@ export function clientTool(options: ClientToolOptions, connection: ClientToolCon
           }),
         );
         cleanup.push(connection.onDisconnect(() => done(() => resolve(toolError('the client disconnected before answering', { tool: name })))));
-        const clock = ctx.clock ?? systemClock();
-        const timer = clock.setTimeout(() => done(() => resolve(toolError(`the client did not answer within ${timeoutMs} ms`, { tool: name }))), timeoutMs);
-        cleanup.push(() => clock.clearTimeout(timer));
-        const onAbort = (): void => done(() => reject(ctx.signal.reason));
+        if (timeoutMs !== undefined) {
+          const clock = ctx.clock ?? systemClock();
+          const timer = clock.setTimeout(() => {
+            cancelOn(connection, invocation.invocationId, 'timeout');
+            done(() => resolve(toolError(`the client did not answer within ${timeoutMs} ms`, { tool: name })));
+          }, timeoutMs);
+          cleanup.push(() => clock.clearTimeout(timer));
+        }
+        const onAbort = (): void => {
+          cancelOn(connection, invocation.invocationId, 'cancelled');
+          done(() => reject(ctx.signal.reason));
+        };
         ctx.signal.addEventListener('abort', onAbort, { once: true });
         cleanup.push(() => ctx.signal.removeEventListener('abort', onAbort));
         ctx.logger.debug({ invocationId: invocation.invocationId }, 'client tool invoked');
@@ -115,6 +134,15 @@ export function clientTool(options: ClientToolOptions, connection: ClientToolCon
       });
     },
   };
+}
+
+/** Tell the medium the room gave up on an invocation; a medium's failure here must not hold the tool. */
+function cancelOn(connection: ClientToolConnection, invocationId: string, reason: 'timeout' | 'cancelled'): void {
+  try {
+    connection.cancel?.(invocationId, reason);
+  } catch {
+    // The result the model gets does not depend on the medium hearing about it.
+  }
 }
 
 function schemaProperties(schema: JsonSchema): Record<string, unknown> {

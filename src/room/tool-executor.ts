@@ -112,13 +112,26 @@ async function executeOne(call: ToolCall, o: ExecuteRoundOptions): Promise<ToolC
 
   const interruptible = tool.interruptible ?? true;
   const timeoutMs = tool.timeoutMs ?? o.toolTimeoutMs;
+  // A non-finite timeout is "no per-call deadline" (a client tool a person may be working on for minutes).
+  const bounded = Number.isFinite(timeoutMs);
   const deadline = new AbortController();
   const guard = callGuard(o.guard);
-  const timer = o.clock.setTimeout(() => {
-    // Dropped before the abort is dispatched: no handler code can act in between.
+  const timer = bounded
+    ? o.clock.setTimeout(() => {
+        // Dropped before the abort is dispatched: no handler code can act in between.
+        guard.drop('timeout');
+        deadline.abort(new TimeoutError(`tool ${call.name} timed out`));
+      }, timeoutMs)
+    : undefined;
+  // Without its own deadline a call is still bounded by the loop's overall limit (an interrupt whose reason
+  // is a TimeoutError), even when barge-in may not interrupt it. Registered before the combined signal is
+  // built, so this listener runs first and the call counts as timed out, not cancelled.
+  const onLoopDeadline = (): void => {
+    if (!(o.interrupt.reason instanceof TimeoutError)) return;
     guard.drop('timeout');
-    deadline.abort(new TimeoutError(`tool ${call.name} timed out`));
-  }, timeoutMs);
+    deadline.abort(o.interrupt.reason);
+  };
+  if (!bounded) o.interrupt.addEventListener('abort', onLoopDeadline, { once: true });
   const signal = interruptible ? anySignal(deadline.signal, o.interrupt) : deadline.signal;
   // An interruptible call is given up on when the turn is interrupted; its guard says so from then on.
   signal.addEventListener('abort', () => guard.drop(deadline.signal.aborted ? 'timeout' : 'cancelled'), { once: true });
@@ -137,7 +150,8 @@ async function executeOne(call: ToolCall, o: ExecuteRoundOptions): Promise<ToolC
     return finish('ok', typeof raw === 'string' ? raw : JSON.stringify(raw ?? null));
   } catch (err) {
     if (deadline.signal.aborted) {
-      return finish('timeout', toolError(`Tool ${call.name} timed out after ${timeoutMs} ms`, { tool: call.name }));
+      const why = bounded ? `timed out after ${timeoutMs} ms` : "was stopped at the tool loop's time limit";
+      return finish('timeout', toolError(`Tool ${call.name} ${why}`, { tool: call.name }));
     }
     if (signal.aborted) {
       return finish('cancelled', toolError('The tool call was cancelled because the caller interrupted the turn', { tool: call.name }));
@@ -145,7 +159,8 @@ async function executeOne(call: ToolCall, o: ExecuteRoundOptions): Promise<ToolC
     log.warn({ err: errorMessage(err) }, 'tool call failed');
     return finish('error', toolError(`Tool ${call.name} failed: ${errorMessage(err)}`, { tool: call.name }));
   } finally {
-    o.clock.clearTimeout(timer);
+    if (timer !== undefined) o.clock.clearTimeout(timer);
+    o.interrupt.removeEventListener('abort', onLoopDeadline);
   }
 }
 
