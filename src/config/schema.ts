@@ -108,6 +108,20 @@ const http = z.strictObject({
   maxBodyBytes: z.number().int().min(1024).max(64 * 1_048_576).default(1_048_576),
 });
 
+/** The WebSocket audio medium (`joinUrl`) and the SIP control socket (src/transports/ws). */
+const websocket = z.strictObject({
+  /** Largest message a client may send, audio or JSON; a larger one closes the connection (1009) and ends the call. */
+  maxMessageBytes: z.number().int().min(1024).max(4 * 1_048_576).default(131_072),
+  /** Messages per second a client may send, audio frames included (1 s burst); beyond it they are dropped and reported. */
+  maxMessagesPerSecond: z.number().int().min(10).max(10_000).default(300),
+  /** Outbound audio queued per call and not yet sent; `write` waits while it is full. */
+  outboundBufferMs: z.number().int().min(100).max(10_000).default(1_000),
+  /** How far ahead of real time outbound audio may be sent (the client's playback cushion, Ultravox `clientBufferSizeMs`). */
+  outboundLeadMs: z.number().int().min(20).max(2_000).default(60),
+  /** Protocol-level ping interval; a client that has not answered the previous ping by the next one is dropped. */
+  pingIntervalMs: z.number().int().min(1_000).max(300_000).default(15_000),
+});
+
 /** Events a webhook endpoint can receive (see src/api/webhooks). */
 export const WEBHOOK_EVENT_TYPES = ['call.started', 'call.transcript', 'call.tool', 'call.ended'] as const;
 
@@ -194,6 +208,7 @@ export const configSchema = z
     sip: sip.default(() => sip.parse({})),
     rtp: rtp.default(() => rtp.parse({})),
     http: http.default(() => http.parse({})),
+    websocket: websocket.default(() => websocket.parse({})),
     providers: providers.default(() => providers.parse({})),
     vad: vad.default(() => vad.parse({})),
     /**
