@@ -11,6 +11,11 @@ export interface HttpServerOptions {
   /** Reports whether the gateway is ready to take calls (for /readyz). */
   ready: () => boolean;
   version: string;
+  /**
+   * Called with the app before it listens, for registrations that need the instance itself: the browser
+   * client's routes and the WebSocket medium's upgrade handler on `app.server`.
+   */
+  onServer?: (app: HttpApp) => void | Promise<void>;
 }
 
 /**
@@ -19,6 +24,7 @@ export interface HttpServerOptions {
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpApp> {
   const app = createHttpApp(options);
+  await options.onServer?.(app);
   await app.listen({ host: options.host, port: options.port });
   return app;
 }
