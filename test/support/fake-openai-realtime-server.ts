@@ -190,7 +190,6 @@ export class FakeRealtimeConnection {
   #active: ActiveResponse | undefined;
   #userItem: string | undefined;
   #previousItem: string | null = null;
-  #out = 0;
 
   constructor(server: FakeOpenAiRealtimeServer, ws: WebSocket, index: number, req: IncomingMessage, faults: FakeRealtimeFaults) {
     this.#server = server;
@@ -385,6 +384,8 @@ export class FakeRealtimeConnection {
         if (turnDetection(this.session)?.create_response !== false) this.#startResponse();
       }
     }
+    // Quiet before any speech is not part of a turn; keep memory flat on long silent streams.
+    if (!vad.speaking) this.#turn = this.#turn.slice(-1);
   }
 
   #commit(itemId: string | undefined): void {
@@ -582,7 +583,6 @@ export class FakeOpenAiRealtimeServer {
   #https: Server | undefined;
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #sockets = new Set<Socket>();
-  readonly #waiters = new Set<() => void>();
   #port = 0;
 
   constructor(options: FakeRealtimeOptions) {
@@ -626,7 +626,6 @@ export class FakeOpenAiRealtimeServer {
   async stop(): Promise<void> {
     for (const c of this.#wss.clients) c.terminate();
     for (const s of this.#sockets) s.destroy();
-    for (const w of this.#waiters) w();
     const https = this.#https;
     if (https !== undefined) await new Promise<void>((resolve) => https.close(() => resolve()));
   }
