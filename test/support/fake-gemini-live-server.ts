@@ -158,6 +158,11 @@ export class FakeLiveConnection {
     setTimeout(() => this.drop(1011), closeAfterMs).unref();
   }
 
+  /** Close with any code, e.g. 1008 (policy) or 1007 (invalid argument). */
+  closeWith(code: number, reason: string): void {
+    this.#ws.close(code, reason);
+  }
+
   drop(code: 1006 | 1011): void {
     if (code === 1011) this.#ws.close(1011, 'Deadline expired before operation could complete.');
     else this.#ws.terminate();
@@ -391,6 +396,15 @@ export class FakeGeminiLiveServer {
 
   get openConnections(): number {
     return this.connections.filter((c) => c.open).length;
+  }
+
+  /** Resolve when `pred` holds (polled every 5 ms), or throw after `timeoutMs`. */
+  async waitUntil(pred: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error(`fake gemini live: ${what} not within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   async stop(): Promise<void> {
