@@ -1,0 +1,178 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../../../src/core/clock.ts';
+import { Pacer } from '../../../../src/media/rtp/pacer.ts';
+import { PacedOutput } from '../../../../src/transports/ws/paced-output.ts';
+
+const closers: Array<() => void> = [];
+afterEach(() => {
+  for (const c of closers.splice(0)) c();
+});
+
+function setup(options: { rate?: number; bufferMs?: number; leadMs?: number; accept?: () => boolean } = {}) {
+  const clock = new FakeClock(1000);
+  const pacer = new Pacer({ clock });
+  const sent: Array<{ at: number; bytes: number }> = [];
+  const rate = options.rate ?? 16000;
+  const out = new PacedOutput({
+    sampleRate: rate,
+    bufferMs: options.bufferMs ?? 1000,
+    leadMs: options.leadMs ?? 60,
+    pacer,
+    transmit: (frame) => {
+      if (options.accept !== undefined && !options.accept()) return false;
+      sent.push({ at: clock.now(), bytes: frame.byteLength });
+      return true;
+    },
+  });
+  closers.push(() => out.stop(), () => pacer.close());
+  const sentMs = () => sent.reduce((n, s) => n + (s.bytes * 500) / rate, 0);
+  return { clock, pacer, out, sent, sentMs, rate };
+}
+
+const pcm = (rate: number, ms: number, value = 1000) => ({ samples: new Int16Array((rate * ms) / 1000).fill(value), sampleRate: rate, timestamp: 0 });
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('PacedOutput', () => {
+  it('releases a long write at real-time pace, never more than the lead ahead, and write waits while the buffer is full', async () => {
+    const { clock, out, sent, sentMs } = setup({ bufferMs: 300, leadMs: 60 });
+    out.start();
+    let done = false;
+    const writing = out.write(pcm(16000, 1000)).then(() => (done = true));
+    await tick();
+    // The lead goes at once: 3 frames of 20 ms.
+    expect(sentMs()).toBe(60);
+    const start = sent[0]?.at ?? 0;
+    let maxAhead = 0;
+    for (let t = 0; t < 1200; t += 5) {
+      clock.advance(5);
+      await tick();
+      const elapsed = clock.now() - start;
+      maxAhead = Math.max(maxAhead, sentMs() - elapsed);
+      if (elapsed < 600) expect(done).toBe(false);
+    }
+    await writing;
+    expect(sentMs()).toBe(1000);
+    expect(maxAhead).toBeLessThanOrEqual(60);
+    // Everything went out by about 1 s minus the lead, not in a dump.
+    const last = sent.at(-1)?.at ?? 0;
+    expect(last - start).toBeGreaterThanOrEqual(1000 - 60 - 20);
+    expect(last - start).toBeLessThanOrEqual(1000 - 60 + 10);
+  });
+
+  it('counts audio as played when its real-time slot passes, not when it was sent ahead', async () => {
+    const { clock, out } = setup({ leadMs: 100 });
+    out.start();
+    await out.write(pcm(16000, 400));
+    expect(out.position()).toEqual({ writtenMs: 400, playedMs: 0 });
+    clock.advance(50);
+    expect(out.position().playedMs).toBe(50);
+    clock.advance(400);
+    expect(out.position()).toEqual({ writtenMs: 400, playedMs: 400 });
+  });
+
+  it('clear drops the queue and the part sent ahead, and says whether the client holds audio', async () => {
+    const { clock, out, sentMs } = setup({ leadMs: 60 });
+    out.start();
+    expect(out.clear()).toEqual({ droppedMs: 0, clientHadAudio: false });
+    void out.write(pcm(16000, 1000));
+    await tick();
+    clock.advance(200);
+    await tick();
+    const before = sentMs();
+    const played = out.position().playedMs;
+    expect(played).toBeCloseTo(200, 0);
+    const { droppedMs, clientHadAudio } = out.clear();
+    expect(clientHadAudio).toBe(true);
+    expect(droppedMs).toBeCloseTo(1000 - played, 0);
+    const after = out.position();
+    expect(after.writtenMs).toBeCloseTo(after.playedMs, 6);
+    // Nothing more goes out; a second clear has nothing to say.
+    clock.advance(200);
+    expect(sentMs()).toBe(before);
+    expect(out.clear()).toEqual({ droppedMs: 0, clientHadAudio: false });
+  });
+
+  it('sendFrame never waits: it drops what does not fit', () => {
+    const { out } = setup({ bufferMs: 100, leadMs: 20 });
+    expect(out.sendFrame(pcm(16000, 20))).toBe(false);
+    out.start();
+    // 20 ms sent at once (the lead), then 100 ms fit in the queue: the rest is dropped.
+    expect(out.sendFrame(pcm(16000, 200))).toBe(false);
+    expect(out.position().writtenMs).toBeCloseTo(120, 0);
+    // One more frame fits in the frame being assembled; after that nothing does.
+    expect(out.sendFrame(pcm(16000, 20))).toBe(true);
+    expect(out.sendFrame(pcm(16000, 20))).toBe(false);
+    expect(out.position().writtenMs).toBeCloseTo(140, 0);
+  });
+
+  it('drained resolves once everything written has played, including a partial frame', async () => {
+    const { clock, out, sentMs } = setup();
+    out.start();
+    await out.write(pcm(16000, 130));
+    let drained = false;
+    const p = out.drained().then(() => (drained = true));
+    await tick();
+    expect(sentMs()).toBe(60);
+    for (let i = 0; i < 25 && !drained; i++) {
+      clock.advance(5);
+      await tick();
+    }
+    expect(drained).toBe(false);
+    clock.advance(100);
+    await p;
+    expect(sentMs()).toBe(130);
+    expect(out.position()).toEqual({ writtenMs: 130, playedMs: 130 });
+  });
+
+  it('pause holds the queue and resume starts a new spurt without a burst', async () => {
+    const { clock, out, sent, sentMs } = setup({ leadMs: 40 });
+    out.start();
+    void out.write(pcm(16000, 600));
+    await tick();
+    clock.advance(100);
+    out.pause(true);
+    const held = sentMs();
+    clock.advance(500);
+    await tick();
+    expect(sentMs()).toBe(held);
+    // The lead sent before the pause played out at the client.
+    expect(out.position().playedMs).toBe(held);
+    out.pause(false);
+    const resumedAt = clock.now();
+    expect(sentMs() - held).toBe(40);
+    clock.advance(100);
+    expect(sentMs() - held).toBeLessThanOrEqual(140);
+    expect(sent.filter((s) => s.at === resumedAt)).toHaveLength(2);
+  });
+
+  it('resamples to the client rate', async () => {
+    const { out, sent } = setup({ rate: 24000 });
+    out.start();
+    await out.write(pcm(16000, 60));
+    // 60 ms at 16 kHz -> 1,440 samples at 24 kHz: three 20 ms frames of 960 bytes.
+    expect(sent.map((s) => s.bytes)).toEqual([960, 960, 960]);
+  });
+
+  it('a socket that cannot take a frame keeps it queued for the next slot', async () => {
+    let open = false;
+    const { clock, out, sentMs } = setup({ accept: () => open });
+    out.start();
+    await out.write(pcm(16000, 100));
+    expect(sentMs()).toBe(0);
+    open = true;
+    clock.advance(20);
+    expect(sentMs()).toBeGreaterThan(0);
+    clock.advance(200);
+    expect(sentMs()).toBe(100);
+  });
+
+  it('stop releases waiting writers and drainers', async () => {
+    const { out } = setup({ bufferMs: 100 });
+    out.start();
+    const w = out.write(pcm(16000, 2000));
+    const d = out.drained();
+    out.stop();
+    await expect(Promise.all([w, d])).resolves.toBeDefined();
+    expect(out.sendFrame(pcm(16000, 20))).toBe(false);
+  });
+});
