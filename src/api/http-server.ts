@@ -16,6 +16,11 @@ export interface HttpServerOptions {
   version: string;
   /** The REST API (agents, tools, calls, webhooks, /openapi.json, /docs); absent: health and metrics only. */
   api?: ApiOptions;
+  /**
+   * Called with the app once the built-in routes and the API are registered, before it listens: other
+   * components (the WebSocket medium, the browser client page) add their routes or attach to `app.server`.
+   */
+  onServer?: (app: HttpApp) => void | Promise<void>;
 }
 
 /** Where a server without API keys listens instead of a non-loopback host. */
@@ -68,5 +73,11 @@ export async function createHttpApp(options: HttpServerOptions): Promise<HttpApp
     void reply.code(404).send({ code: 'CR_API_ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}` });
   });
   if (options.api !== undefined) await registerApi(app, options.api, { logger: options.logger, version: options.version });
+  try {
+    await options.onServer?.(app);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   return app;
 }

@@ -8,15 +8,15 @@ export const MAX_JSON_DEPTH = 32;
 export const JSON_CONTENT_TYPES = ['application/json', 'application/merge-patch+json'] as const;
 
 /**
- * Replace fastify's JSON parser, in the API's own context only, with one that also refuses what JSON.parse
+ * Replace fastify's body parsers, in the API's own context only, by a JSON parser with one that also refuses what JSON.parse
  * lets through but storage and validation should never see: nesting deeper than {@link MAX_JSON_DEPTH},
  * strings or keys that are not well-formed Unicode (a lone surrogate would be silently replaced by SQLite),
  * and `__proto__` keys. An empty body is no body (a DELETE sent with a JSON content type).
  */
 export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number): void {
-  for (const type of JSON_CONTENT_TYPES) {
-    if (app.hasContentTypeParser(type)) app.removeContentTypeParser(type);
-  }
+  // Only JSON: fastify's text/plain parser would turn a form post into a string the schema then refuses
+  // with a less useful message than 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser([...JSON_CONTENT_TYPES], { parseAs: 'string', bodyLimit }, (_req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {

@@ -18,6 +18,13 @@ import { registerWebhookRoutes } from './routes/webhooks.ts';
 export const OPENAPI_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
 
+/**
+ * The docs page loads only from this server (air-gapped sites have nothing else). No
+ * upgrade-insecure-requests: it would send a plain-HTTP gateway's own assets to https and break the page.
+ */
+const DOCS_CSP =
+  "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'self'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'";
+
 /** Documentation is readable without a key: it describes the API, it holds no data. */
 function isPublic(request: FastifyRequest): boolean {
   const url = request.routeOptions.url;
@@ -56,7 +63,7 @@ export async function registerApi(app: HttpApp, options: ApiOptions, meta: { log
       transform: jsonSchemaTransform,
       transformObject: jsonSchemaTransformObject,
     });
-    await api.register(fastifySwaggerUi, { routePrefix: DOCS_PATH, staticCSP: true, uiConfig: { validatorUrl: null } });
+    await api.register(fastifySwaggerUi, { routePrefix: DOCS_PATH, staticCSP: DOCS_CSP, uiConfig: { validatorUrl: null } });
     api.get(OPENAPI_PATH, { schema: { hide: true } }, async () => api.swagger());
     api.addHook('onRequest', apiKeyCheck(options.apiKeys, isPublic));
 

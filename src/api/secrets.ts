@@ -38,7 +38,7 @@ export function maskAgentSpec(spec: AgentSpec): AgentSpec {
 }
 
 export function maskToolDefinition(tool: AgentToolDefinition): AgentToolDefinition {
-  if (tool.type === 'client') return tool;
+  if (tool.type === 'client') return { type: 'client', definition: tool.definition };
   const d = tool.definition;
   return {
     type: 'http',
