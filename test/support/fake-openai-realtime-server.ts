@@ -176,7 +176,7 @@ export class FakeRealtimeConnection {
   readonly functionOutputs: Array<{ callId: string; output: string }> = [];
   readonly truncates: Array<{ itemId: string; audioEndMs: number }> = [];
   /** Responses as they ended. */
-  readonly responses: Array<{ id: string; status: string; reason?: string; audioBytes: number }> = [];
+  readonly responses: Array<{ id: string; status: string; reason?: string; audioBytes: number; sentBeforeCancel?: number }> = [];
   /** Audio bytes sent per output item. */
   readonly itemAudioBytes = new Map<string, number>();
   readonly pendingCalls = new Set<string>();
@@ -481,7 +481,18 @@ export class FakeRealtimeConnection {
   }
 
   #cancelActive(reason: 'client_cancelled' | 'turn_detected'): void {
+    const active = this.#active;
+    const before = active?.sent;
+    if (active !== undefined && reason === 'client_cancelled' && active.sent < active.audio.length) {
+      // Like the service: a delta already on its way goes out before the cancellation lands.
+      const piece = active.audio.subarray(active.sent, active.sent + Math.round(20 * bytesPerMs(this.outputFormat)));
+      this.send({ type: 'response.output_audio.delta', response_id: active.id, item_id: active.itemId, output_index: 0, content_index: 0, delta: Buffer.from(piece).toString('base64') });
+      active.sent += piece.length;
+      this.itemAudioBytes.set(active.itemId, active.sent);
+    }
     this.#finishActive('cancelled', reason);
+    const record = this.responses.at(-1);
+    if (record !== undefined && before !== undefined) record.sentBeforeCancel = before;
   }
 
   #finishActive(status: 'completed' | 'cancelled', reason: string | undefined): void {

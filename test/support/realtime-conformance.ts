@@ -32,7 +32,7 @@
  * - A format the vendor cannot take is refused before any connection (CR_REALTIME_FORMAT).
  */
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { AbortedError } from '../../src/core/errors.ts';
 import { createLogger, type Logger } from '../../src/core/logger.ts';
 import { alawEncode, mulawEncode } from '../../src/media/g711.ts';
@@ -207,9 +207,26 @@ export function runRealtimeConformance(h: RealtimeConformanceHarness): void {
   const inFmt = opts.inputFormat;
   const outFmt = opts.outputFormat;
 
+  // Sessions a test opened are closed after it even when it fails, so one failure cannot leak into
+  // the next test's resource baseline.
+  const opened: RealtimeSession[] = [];
+  const createProvider = (o?: Parameters<RealtimeConformanceHarness['createProvider']>[0]): RealtimeProvider => {
+    const p = h.createProvider(o);
+    const open = p.open.bind(p);
+    return {
+      name: p.name,
+      capabilities: p.capabilities,
+      open: async (options, signal) => {
+        const session = await open(options, signal);
+        opened.push(session);
+        return session;
+      },
+    };
+  };
+
   async function openSession(extra: Partial<RealtimeSessionOptions> = {}, signal?: AbortSignal): Promise<{ session: RealtimeSession; log: RealtimeEventLog }> {
     fake.reset();
-    const session = await h.createProvider().open({ ...opts, ...extra }, signal);
+    const session = await createProvider().open({ ...opts, ...extra }, signal);
     return { session, log: collectRealtimeEvents(session) };
   }
 
@@ -226,6 +243,11 @@ export function runRealtimeConformance(h: RealtimeConformanceHarness): void {
   }
 
   describe(`Realtime conformance: ${h.name}`, () => {
+    afterEach(async () => {
+      await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+      fake.reset();
+    });
+
     it('advertises the formats it was opened with', () => {
       const p = h.createProvider();
       expect(p.name.length).toBeGreaterThan(0);
@@ -450,7 +472,7 @@ export function runRealtimeConformance(h: RealtimeConformanceHarness): void {
     it('a 401 is a non-retryable CR_PROVIDER_AUTH and leaves nothing open', async () => {
       fake.reset();
       const base = await settledSnapshot(100, 2000);
-      const err = await h.createProvider({ apiKey: 'wrong-key' }).open(opts).catch((e: unknown) => e);
+      const err = await createProvider({ apiKey: 'wrong-key' }).open(opts).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ProviderError);
       expect(err).toMatchObject({ code: 'CR_PROVIDER_AUTH', retryable: false, status: 401 });
       await leakFree(base);
@@ -461,7 +483,7 @@ export function runRealtimeConformance(h: RealtimeConformanceHarness): void {
       const base = await settledSnapshot(100, 2000);
       fake.stallNext();
       const t0 = Date.now();
-      const err = await h.createProvider({ connectTimeoutMs: 300 }).open(opts).catch((e: unknown) => e);
+      const err = await createProvider({ connectTimeoutMs: 300 }).open(opts).catch((e: unknown) => e);
       const took = Date.now() - t0;
       expect(err).toBeInstanceOf(ProviderError);
       expect(err).toMatchObject({ code: 'CR_PROVIDER_TIMEOUT', retryable: true });
@@ -474,7 +496,7 @@ export function runRealtimeConformance(h: RealtimeConformanceHarness): void {
     it('malformed server messages are ignored with a warning, and the session goes on', async () => {
       fake.reset();
       const { logger, lines } = capturingLogger();
-      const session = await h.createProvider({ logger }).open(opts);
+      const session = await createProvider({ logger }).open(opts);
       const log = collectRealtimeEvents(session);
       fake.sendMalformed();
       const answer = modelAudio(outFmt, 200, 11);
@@ -491,7 +513,7 @@ export function runRealtimeConformance(h: RealtimeConformanceHarness): void {
 
     it("aborting open()'s signal closes the session ('aborted'); an aborted signal never connects", async () => {
       const handshakes = fake.handshakes;
-      await expect(h.createProvider().open(opts, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
+      await expect(createProvider().open(opts, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
       expect(fake.handshakes).toBe(handshakes);
       const base = await settledSnapshot(100, 2000);
       const ac = new AbortController();
@@ -524,7 +546,7 @@ export function runRealtimeConformance(h: RealtimeConformanceHarness): void {
 
     it('a format the vendor cannot take is refused before any connection', async () => {
       const handshakes = fake.handshakes;
-      const err = await h.createProvider().open({ ...opts, inputFormat: { encoding: 'alaw', sampleRate: 16000 } }).catch((e: unknown) => e);
+      const err = await createProvider().open({ ...opts, inputFormat: { encoding: 'alaw', sampleRate: 16000 } }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ProviderError);
       expect(err).toMatchObject({ code: 'CR_REALTIME_FORMAT', retryable: false });
       expect(fake.handshakes).toBe(handshakes);

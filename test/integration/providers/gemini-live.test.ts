@@ -3,11 +3,11 @@
  * BidiGenerateContent protocol: the shared realtime conformance suite (16 kHz in, 24 kHz out), then
  * the Gemini-specific setup shape, manual activity signals, goAway and resumption, cancellations.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/core/logger.ts';
 import { GeminiLive, type GeminiLiveOptions } from '../../../src/providers/gemini-live/gemini-live.ts';
 import { ProviderError } from '../../../src/providers/provider-error.ts';
-import type { RealtimeSessionOptions, ToolDefinition } from '../../../src/providers/types.ts';
+import type { RealtimeSession, RealtimeSessionOptions, ToolDefinition } from '../../../src/providers/types.ts';
 import { FakeGeminiLiveServer, type FakeLiveConnection } from '../../support/fake-gemini-live-server.ts';
 import {
   audioOf,
@@ -29,6 +29,21 @@ beforeEach(() => {
   server.faultsFor = () => ({});
   server.plans.length = 0;
 });
+/** Sessions opened through `provider()`, closed after each test even when it failed. */
+const opened: RealtimeSession[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+});
+
+function tracked<P extends { open(o: RealtimeSessionOptions, s?: AbortSignal): Promise<RealtimeSession> }>(p: P): P {
+  const open = p.open.bind(p);
+  p.open = async (o, s) => {
+    const session = await open(o, s);
+    opened.push(session);
+    return session;
+  };
+  return p;
+}
 
 const TOOLS: ToolDefinition[] = [
   { name: 'lookup_order', description: 'Look up an order', parameters: { type: 'object', properties: { order: { type: 'string' } }, required: ['order'] } },
@@ -45,14 +60,14 @@ const OPTIONS: RealtimeSessionOptions = {
 };
 
 function provider(extra: Partial<GeminiLiveOptions> = {}): GeminiLive {
-  return new GeminiLive({
+  return tracked(new GeminiLive({
     apiKey: KEY,
     baseUrl: server.baseUrl,
     connectTimeoutMs: 3000,
     closeTimeoutMs: 1000,
     reconnect: { attempts: 2, baseDelayMs: 20, maxDelayMs: 50 },
     ...extra,
-  });
+  }));
 }
 
 function newest(): FakeLiveConnection {

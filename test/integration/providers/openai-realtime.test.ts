@@ -3,11 +3,11 @@
  * speaks the Realtime event protocol: the shared realtime conformance suite (G.711 mu-law 8 kHz
  * pass-through both ways, and PCM 24 kHz), then the OpenAI-specific wire shape and faults.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../src/core/logger.ts';
 import { OpenAiRealtime, type OpenAiRealtimeOptions } from '../../../src/providers/openai-realtime/openai-realtime.ts';
 import { ProviderError } from '../../../src/providers/provider-error.ts';
-import type { RealtimeSessionOptions, ToolDefinition } from '../../../src/providers/types.ts';
+import type { RealtimeSession, RealtimeSessionOptions, ToolDefinition } from '../../../src/providers/types.ts';
 import { FakeOpenAiRealtimeServer, type FakeRealtimeConnection } from '../../support/fake-openai-realtime-server.ts';
 import {
   audioOf,
@@ -30,6 +30,21 @@ beforeEach(() => {
   server.faultsFor = () => ({});
   server.plans.length = 0;
 });
+/** Sessions opened through `provider()`, closed after each test even when it failed. */
+const opened: RealtimeSession[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((s) => s.close()));
+});
+
+function tracked<P extends { open(o: RealtimeSessionOptions, s?: AbortSignal): Promise<RealtimeSession> }>(p: P): P {
+  const open = p.open.bind(p);
+  p.open = async (o, s) => {
+    const session = await open(o, s);
+    opened.push(session);
+    return session;
+  };
+  return p;
+}
 
 const TOOLS: ToolDefinition[] = [
   { name: 'lookup_order', description: 'Look up an order', parameters: { type: 'object', properties: { order: { type: 'string' } }, required: ['order'] } },
@@ -47,7 +62,7 @@ const MULAW: RealtimeSessionOptions = {
 const PCM24: RealtimeSessionOptions = { ...MULAW, inputFormat: { encoding: 'pcm_s16le', sampleRate: 24000 }, outputFormat: { encoding: 'pcm_s16le', sampleRate: 24000 } };
 
 function provider(extra: Partial<OpenAiRealtimeOptions> & { logger?: Logger } = {}): OpenAiRealtime {
-  return new OpenAiRealtime({ apiKey: KEY, baseUrl: server.baseUrl, ca: server.ca, connectTimeoutMs: 3000, closeTimeoutMs: 1000, ...extra });
+  return tracked(new OpenAiRealtime({ apiKey: KEY, baseUrl: server.baseUrl, ca: server.ca, connectTimeoutMs: 3000, closeTimeoutMs: 1000, ...extra }));
 }
 
 function newest(): FakeRealtimeConnection {
@@ -195,6 +210,23 @@ describe('openai-realtime specifics', () => {
     expect(log.of('error')).toEqual([]);
     expect(newest().truncates).toEqual([{ itemId: first.itemId, audioEndMs: played }]);
     expect(newest().responses[0]).toMatchObject({ status: 'cancelled', reason: 'turn_detected' });
+    await session.close();
+  });
+
+  it('audio of a cancelled response stops at the cancel, even a delta already on its way', async () => {
+    const session = await provider().open(MULAW);
+    const log = collectRealtimeEvents(session);
+    server.plans.push({ audio: modelAudio(MULAW.outputFormat, 3000), speed: 1, burstMs: 40 });
+    await feed(session, callerTurn(MULAW.inputFormat));
+    const first = await log.waitFor('audio');
+    session.cancelResponse();
+    const done = await log.waitFor('response_done', (e) => e.responseId === first.responseId);
+    expect(done.status).toBe('cancelled');
+    const record = newest().responses.find((r) => r.id === first.responseId);
+    expect(record?.sentBeforeCancel).toBeDefined();
+    // The fake sent one more delta after it got the cancel; the adapter must not pass it on.
+    expect(record?.audioBytes).toBeGreaterThan(record?.sentBeforeCancel ?? 0);
+    expect(audioOf(log.events, first.responseId).length).toBeLessThanOrEqual(record?.sentBeforeCancel ?? -1);
     await session.close();
   });
 
