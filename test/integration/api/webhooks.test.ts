@@ -200,3 +200,23 @@ describe('/webhooks routes', () => {
     }
   });
 });
+
+describe('startWebhookDispatcher', () => {
+  it('serves config endpoints and loads those stored through the API', async () => {
+    const { startWebhookDispatcher } = await import('../../../src/api/webhooks/start-webhooks.ts');
+    const { Registry } = await import('prom-client');
+    const { silentLogger } = await import('../../../src/core/logger.ts');
+    const { configSchema } = await import('../../../src/config/schema.ts');
+    const stored = await h.storage.webhooks.create({ url: 'https://hooks.example/stored', secret: 'z'.repeat(16), events: null });
+    const config = configSchema.parse({ webhooks: [{ url: 'https://hooks.example/cfg', secret: 'c'.repeat(16), events: ['call.ended'] }] });
+    const d = await startWebhookDispatcher({ config, store: h.storage.webhooks, metrics: new Registry(), logger: silentLogger() });
+    try {
+      expect(d.endpoints().map((e) => [e.target.id, e.source])).toEqual([
+        ['config-1', 'config'],
+        [stored.id, 'api'],
+      ]);
+    } finally {
+      await d.close();
+    }
+  });
+});
