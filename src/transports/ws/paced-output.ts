@@ -238,10 +238,11 @@ export class PacedOutput implements PacerClient {
     if (this.#partialLen === this.#frameSamples && this.size < this.#capacity) this.#pushPartial();
     if (!this.#spurtActive && this.size > 0 && !this.#paused) {
       this.#spurtActive = true;
-      this.#spurtStart = now;
+      this.#spurtStart = this.#origin(now);
       this.#spurtSentMs = 0;
     }
     if (!this.#spurtActive) return;
+    // Negative elapsed time (before the origin) is fine: the first frame always goes.
     const allowed = now - this.#spurtStart + this.#leadMs;
     let sent = false;
     while (this.size > 0 && !this.#paused) {
@@ -269,6 +270,21 @@ export class PacedOutput implements PacerClient {
       this.#spurtSentMs = 0;
       if (this.size === 0 && this.#partialLen === 0) this.#wake(this.#drainers);
     }
+  }
+
+  /**
+   * Where a spurt starting at `now` counts its real time from: the first instant at or after `now` that lies
+   * half a period between two pacer slots. Every send decision's boundary then falls between slots, so a
+   * slot that fires a millisecond early or late never sends two frames or none (a steady one frame per
+   * slot), and since the origin is never before `now`, the audio sent stays within the lead of real time.
+   */
+  #origin(now: number): number {
+    const reg = this.#reg;
+    if (reg === null) return now;
+    const period = reg.periodMs;
+    const phase = reg.startMs + period / 2;
+    const offset = (((now - phase) % period) + period) % period;
+    return offset === 0 ? now : now + period - offset;
   }
 
   #idle(): boolean {

@@ -8,7 +8,12 @@ afterEach(() => {
   for (const c of closers.splice(0)) c();
 });
 
-function setup(options: { rate?: number; bufferMs?: number; leadMs?: number; accept?: () => boolean } = {}) {
+/**
+ * A started output on a fake clock, moved to the first instant half a slot after a pacer slot (where a
+ * spurt's real time starts: slots at 1005, 1025, ...; origins at 1015, 1035, ...), so a write there gets
+ * the full lead at once and then one frame per slot.
+ */
+function setup(options: { rate?: number; bufferMs?: number; leadMs?: number; accept?: () => boolean; start?: boolean } = {}) {
   const clock = new FakeClock(1000);
   const pacer = new Pacer({ clock });
   const sent: Array<{ at: number; bytes: number }> = [];
@@ -25,8 +30,13 @@ function setup(options: { rate?: number; bufferMs?: number; leadMs?: number; acc
     },
   });
   closers.push(() => out.stop(), () => pacer.close());
+  const begin = () => {
+    out.start();
+    clock.advance(15);
+  };
+  if (options.start !== false) begin();
   const sentMs = () => sent.reduce((n, s) => n + (s.bytes * 500) / rate, 0);
-  return { clock, pacer, out, sent, sentMs, rate };
+  return { clock, pacer, out, sent, sentMs, rate, begin };
 }
 
 const pcm = (rate: number, ms: number, value = 1000) => ({ samples: new Int16Array((rate * ms) / 1000).fill(value), sampleRate: rate, timestamp: 0 });
@@ -35,7 +45,6 @@ const tick = () => new Promise((r) => setImmediate(r));
 describe('PacedOutput', () => {
   it('releases a long write at real-time pace, never more than the lead ahead, and write waits while the buffer is full', async () => {
     const { clock, out, sent, sentMs } = setup({ bufferMs: 300, leadMs: 60 });
-    out.start();
     let done = false;
     const writing = out.write(pcm(16000, 1000)).then(() => (done = true));
     await tick();
@@ -59,9 +68,26 @@ describe('PacedOutput', () => {
     expect(last - start).toBeLessThanOrEqual(1000 - 60 + 10);
   });
 
+  it('sends one frame per slot even when slots fire a few milliseconds early or late', async () => {
+    const { clock, out, sent } = setup({ leadMs: 60, bufferMs: 2000 });
+    // A spurt that starts exactly on a slot (1025): its real time counts from half a slot later.
+    clock.advance(10);
+    void out.write(pcm(16000, 1000));
+    await tick();
+    expect(sent).toHaveLength(2);
+    // Slots are due at 1045, 1065, ...; deliver them with up to 8 ms of lateness or earliness.
+    const jitter = [8, -8, 0, 5, -3, 8, -8, 1];
+    for (let k = 0; k < 40; k++) {
+      const due = 1045 + 20 * k;
+      const before = sent.length;
+      out.onPace(k, due, due + (jitter[k % jitter.length] as number));
+      expect(sent.length - before).toBe(1);
+    }
+    expect(clock.now()).toBe(1025);
+  });
+
   it('counts audio as played when its real-time slot passes, not when it was sent ahead', async () => {
     const { clock, out } = setup({ leadMs: 100 });
-    out.start();
     await out.write(pcm(16000, 400));
     expect(out.position()).toEqual({ writtenMs: 400, playedMs: 0 });
     clock.advance(50);
@@ -72,7 +98,6 @@ describe('PacedOutput', () => {
 
   it('clear drops the queue and the part sent ahead, and says whether the client holds audio', async () => {
     const { clock, out, sentMs } = setup({ leadMs: 60 });
-    out.start();
     expect(out.clear()).toEqual({ droppedMs: 0, clientHadAudio: false });
     void out.write(pcm(16000, 1000));
     await tick();
@@ -93,9 +118,9 @@ describe('PacedOutput', () => {
   });
 
   it('sendFrame never waits: it drops what does not fit', () => {
-    const { out } = setup({ bufferMs: 100, leadMs: 20 });
+    const { out, begin } = setup({ bufferMs: 100, leadMs: 20, start: false });
     expect(out.sendFrame(pcm(16000, 20))).toBe(false);
-    out.start();
+    begin();
     // 20 ms sent at once (the lead), then 100 ms fit in the queue: the rest is dropped.
     expect(out.sendFrame(pcm(16000, 200))).toBe(false);
     expect(out.position().writtenMs).toBeCloseTo(120, 0);
@@ -107,7 +132,6 @@ describe('PacedOutput', () => {
 
   it('drained resolves once everything written has played, including a partial frame', async () => {
     const { clock, out, sentMs } = setup();
-    out.start();
     await out.write(pcm(16000, 130));
     let drained = false;
     const p = out.drained().then(() => (drained = true));
@@ -126,7 +150,6 @@ describe('PacedOutput', () => {
 
   it('pause holds the queue and resume starts a new spurt without a burst', async () => {
     const { clock, out, sent, sentMs } = setup({ leadMs: 40 });
-    out.start();
     void out.write(pcm(16000, 600));
     await tick();
     clock.advance(100);
@@ -147,7 +170,6 @@ describe('PacedOutput', () => {
 
   it('resamples to the client rate', async () => {
     const { out, sent } = setup({ rate: 24000 });
-    out.start();
     await out.write(pcm(16000, 60));
     // 60 ms at 16 kHz -> 1,440 samples at 24 kHz: three 20 ms frames of 960 bytes.
     expect(sent.map((s) => s.bytes)).toEqual([960, 960, 960]);
@@ -156,7 +178,6 @@ describe('PacedOutput', () => {
   it('a socket that cannot take a frame keeps it queued for the next slot', async () => {
     let open = false;
     const { clock, out, sentMs } = setup({ accept: () => open });
-    out.start();
     await out.write(pcm(16000, 100));
     expect(sentMs()).toBe(0);
     open = true;
@@ -168,7 +189,6 @@ describe('PacedOutput', () => {
 
   it('stop releases waiting writers and drainers', async () => {
     const { out } = setup({ bufferMs: 100 });
-    out.start();
     const w = out.write(pcm(16000, 2000));
     const d = out.drained();
     out.stop();
