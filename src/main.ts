@@ -12,9 +12,12 @@ import { createSipCallHandler } from './transports/sip/sip-call-handler.ts';
 import { createVad } from './vad/create-vad.ts';
 import type { Vad } from './vad/vad.ts';
 import { VERSION } from './version.ts';
-import { CallRejectedError } from './call/call-errors.ts';
+import { CallManager } from './call/call-manager.ts';
 import type { StartCall } from './call/call-leg.ts';
 import { runEcho } from './call/echo.ts';
+import { AgentBuilder } from './wiring/agent-builder.ts';
+import { createAgentResolver } from './wiring/agent-resolver.ts';
+import { createSpeechProviders } from './wiring/speech-providers.ts';
 
 /** A running gateway: everything `serve` started, and how to stop it. */
 export interface Gateway {
@@ -23,6 +26,8 @@ export interface Gateway {
   /** The shared VAD engine calls use (one model session for every call). */
   readonly vad: Vad;
   readonly sip: SipUserAgent;
+  /** The live calls (undefined in echo mode). */
+  readonly calls: CallManager | undefined;
   close(): Promise<void>;
 }
 
@@ -44,6 +49,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   let http: HttpApp | undefined;
   let vad: Vad;
   let sip: SipUserAgent;
+  let calls: CallManager | undefined;
   let ready = false;
   try {
     vad = await createVad(config.vad);
@@ -66,9 +72,29 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     sip = await createSipUserAgent({ config: config.sip, media, logger, challengeAlgorithms: config.sip.digestAlgorithms });
     const ua = sip;
     closers.push(() => ua.close());
-    const startCall: StartCall = config.sip.echo
-      ? (leg) => runEcho(leg, logger.child({ callId: leg.id }))
-      : () => Promise.reject(new CallRejectedError('CR_CALL_NO_AGENT', 480, 'no agent configured'));
+    let startCall: StartCall;
+    if (config.sip.echo) {
+      startCall = (leg) => runEcho(leg, logger.child({ callId: leg.id }));
+    } else {
+      // Agents: shared speech providers, each agent's runtime built on first use, one session per call.
+      const speech = createSpeechProviders(config, logger.child({ component: 'speech' }));
+      closers.push(() => speech.close());
+      const builder = new AgentBuilder({ config, speech, logger });
+      closers.push(() => builder.close());
+      const manager = new CallManager({
+        resolveAgent: createAgentResolver({ agents: config.agents, defaultAgent: config.defaultAgent, builder }),
+        vad: engine,
+        logger,
+        maxConcurrentCalls: config.limits.maxConcurrentCalls,
+        maxCallSeconds: config.limits.maxCallSeconds,
+      });
+      calls = manager;
+      closers.push(async () => {
+        await manager.hangupAll();
+      });
+      startCall = manager.startCall;
+      logger.info({ agents: config.agents.map((a) => ({ name: a.name, llm: a.llm.provider, stt: a.stt.providers, tts: a.tts.providers })) }, 'agents ready');
+    }
     ua.onCall(createSipCallHandler({ startCall, logger }));
     logger.info(
       { endpoints: ua.endpoints().map((e) => ({ transport: e.transport, address: e.bound.address, port: e.bound.port })), echo: config.sip.echo },
@@ -99,6 +125,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     http,
     vad,
     sip,
+    calls,
     async close() {
       if (closed) return;
       closed = true;

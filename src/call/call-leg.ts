@@ -97,6 +97,11 @@ export interface CallLeg {
   writeEncoded(bytes: Uint8Array, encoding: LegEncoding, signal?: AbortSignal): Promise<void>;
   /** Send any partial packet and resolve when everything queued has been played (or the leg ended). */
   drained(signal?: AbortSignal): Promise<void>;
+  /**
+   * Hold queued audio without dropping it (true), or play on from where it stopped (false): the caller
+   * may be starting to talk over the agent, and it may be only a cough.
+   */
+  pauseOutput(paused: boolean): void;
   /** Drop everything queued and not yet played (barge-in); returns how much audio was dropped. */
   clearOutput(): { readonly droppedMs: number };
   /** Outbound audio written and played so far. */
@@ -115,7 +120,7 @@ export interface CallLeg {
   /** End the call from our side. Idempotent. */
   hangup(): Promise<void>;
   /** Send DTMF digits the medium's way (RFC 4733, INFO, or a medium message). */
-  sendDtmf(digits: string): Promise<void>;
+  sendDtmf(digits: string, durationMs?: number): Promise<void>;
   /** Blind transfer, where the medium can (SIP REFER); undefined otherwise. */
   readonly transfer: ((target: string) => Promise<LegTransferResult>) | undefined;
 }

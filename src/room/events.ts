@@ -8,6 +8,11 @@ export type ChannelCategory = 'transport' | 'intelligence' | 'webhook';
 /** Body of a persistent room event. */
 export type RoomEventBody =
   | { readonly type: 'message'; readonly message: ChatMessage }
+  /**
+   * A message already in the history was cut to what the listener heard (barge-in): `index` is its place in
+   * the chat history, `message` what it says now.
+   */
+  | { readonly type: 'message_amended'; readonly index: number; readonly message: ChatMessage }
   | { readonly type: 'channel_attached'; readonly channelId: string; readonly category: ChannelCategory }
   | { readonly type: 'channel_detached'; readonly channelId: string }
   /** The conversation moved to another agent, with its full history. */

@@ -38,6 +38,13 @@ export interface UserTurnOptions {
   readonly signal?: AbortSignal;
   /** Buffer reply text in `turn.text` (default true); false when nobody reads it. */
   readonly streamText?: boolean;
+  /**
+   * What the listener actually heard of the turn's text (a prefix of it), known once its playout ended or
+   * was cut by barge-in. Awaited after the turn ends and before the next turn's user message is committed;
+   * the turn's assistant messages are cut to it (and the heard part of an uncommitted, interrupted round is
+   * committed), so the model's history holds what the caller heard, not what it wrote.
+   */
+  readonly heard?: () => Promise<string>;
 }
 
 type EphemeralHandler = (event: EphemeralEvent) => void;
@@ -188,6 +195,8 @@ export class RoomKit {
     const turnId = randomUUID();
     const turn = new AiTurn(turnId, ticket, options.streamText ?? true);
     const logger = this.#logger.child({ roomId, turnId });
+    /** History positions of the assistant messages this turn committed, in order. */
+    const spoken: number[] = [];
     const ctx: TurnContext = {
       turnId,
       room,
@@ -195,7 +204,10 @@ export class RoomKit {
       ticket,
       text: (delta, signal) => turn.pushText(delta, signal),
       emit: (body) => this.emitEphemeral(roomId, binding.channelId, body),
-      publish: (message) => void this.addMessage(roomId, binding.channelId, message),
+      publish: (message) => {
+        this.addMessage(roomId, binding.channelId, message);
+        if (message.role === 'assistant') spoken.push(room.history().length - 1);
+      },
       handoff: (from, to) => void this.publish(roomId, binding.channelId, { type: 'handoff', channelId: binding.channelId, from, to }),
       logger,
       tracer: this.#tracer,
@@ -214,10 +226,38 @@ export class RoomKit {
         outcome = { ...outcome, reason: 'error', error: err instanceof Error ? err : new Error(String(err)) };
       } finally {
         turn.finish(outcome);
+        if (options.heard !== undefined) await this.#commitHeard(room, binding.channelId, spoken, options.heard, logger);
         ticket.settle();
       }
     })();
     return turn;
+  }
+
+  /**
+   * Cut the turn's assistant messages to what was heard and commit the heard rest of an interrupted round.
+   * `heard` is a prefix of the turn's streamed text, which is its rounds' texts one after the other.
+   */
+  async #commitHeard(room: Room, channelId: string, spoken: readonly number[], heardFn: () => Promise<string>, logger: Logger): Promise<void> {
+    let heard: string;
+    try {
+      heard = await heardFn();
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'heard text unavailable: history keeps the written text');
+      return;
+    }
+    if (room.closed) return;
+    let offset = 0;
+    for (const index of spoken) {
+      const message = room.history()[index];
+      if (message?.role !== 'assistant') continue;
+      const part = heard.slice(offset, offset + message.content.length);
+      if (part.length < message.content.length) {
+        this.publish(room.id, channelId, { type: 'message_amended', index, message: { ...message, content: part.trimEnd() } });
+      }
+      offset += message.content.length;
+    }
+    const rest = heard.slice(offset).trim();
+    if (rest !== '') this.addMessage(room.id, channelId, { role: 'assistant', content: rest });
   }
 
   /** Barge-in: abort the room's current turn, if any. */

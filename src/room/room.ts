@@ -60,6 +60,7 @@ export class Room {
     const event = { id: `${this.id}:${seq}`, roomId: this.id, seq, timestamp, source, ...body } as RoomEvent;
     this.#events.push(event);
     if (body.type === 'message') this.#history.push(body.message);
+    else if (body.type === 'message_amended' && body.index >= 0 && body.index < this.#history.length) this.#history[body.index] = body.message;
     return event;
   }
 

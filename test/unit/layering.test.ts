@@ -1,7 +1,7 @@
 /**
  * The layering of docs/house-style.md, enforced on every import under src/:
  *
- *   core <- config <- media, sip, vad, storage <- providers <- room <- call <- transports, api <- main <- cli
+ *   core <- config <- media, sip, vad, storage <- providers <- room <- call <- transports, api <- wiring <- main <- cli
  *
  * An import may only go to a lower layer (or stay in its own folder). On top of the ranks: `transports`
  * never imports `room` (it sees the call layer only), `transports` and `api` never import each other,
@@ -27,6 +27,7 @@ const RANK: Record<string, number> = {
   call: 5,
   transports: 6,
   api: 6,
+  wiring: 6.5,
   main: 7,
   cli: 8,
   version: 0,

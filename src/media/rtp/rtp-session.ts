@@ -91,6 +91,7 @@ export class RtpSession implements PacerClient {
   /** Audio payloads taken off the send queue on their slot (sent, or skipped after a stall). */
   #dequeued = 0;
   #emptyWaiters: Array<() => void> = [];
+  #sendPaused = false;
 
   /** Bind a socket and start pacing. Rejects with a CallroomError when no port can be bound. */
   static async open(opts: RtpSessionOptions): Promise<RtpSession> {
@@ -222,6 +223,14 @@ export class RtpSession implements PacerClient {
     return this.#queue.send(payload, signal);
   }
 
+  /**
+   * Hold queued audio without dropping it (true) or let it play on (false). While held nothing is sent and
+   * the RTP timestamps keep advancing, so the audio resumes after a gap, as after silence.
+   */
+  setSendPaused(paused: boolean): void {
+    this.#sendPaused = paused;
+  }
+
   /** Audio payloads that have left the send queue on their slot since the session opened (played out). */
   get dequeued(): number {
     return this.#dequeued;
@@ -346,7 +355,8 @@ export class RtpSession implements PacerClient {
         return;
       }
     }
-    const queued = this.#queue.tryShift();
+    // Paused (a caller may be starting to talk over us): hold the queue, send nothing, keep the clock running.
+    const queued = this.#sendPaused ? undefined : this.#queue.tryShift();
     if (queued !== undefined) this.#dequeued++;
     if (this.#emptyWaiters.length > 0 && this.#queue.size === 0) this.#wakeEmpty();
     const payload = queued ?? this.#idle;

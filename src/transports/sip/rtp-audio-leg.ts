@@ -240,6 +240,11 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     return { packets, droppedMs };
   }
 
+  /** Hold queued audio (a caller may be starting to talk) or let it play on; nothing is dropped. */
+  setOutputPaused(paused: boolean): void {
+    this.#session.setSendPaused(paused);
+  }
+
   /** Outbound audio accepted and played out so far, in milliseconds since the leg opened. */
   outputPosition(): { writtenMs: number; playedMs: number } {
     const writtenMs = this.#writtenMs - this.#droppedMs;

@@ -68,7 +68,9 @@ export class SipCallLeg implements CallLeg {
     return this.#audio.codecName;
   }
 
+  /** Inbound: 200 OK, resolving on the ACK. An outbound call (answered by the far end) resolves at once. */
   answer(): Promise<void> {
+    if (this.#call.direction === 'outbound' || this.#call.state === 'active') return Promise.resolve();
     return this.#call.answer();
   }
 
@@ -110,6 +112,10 @@ export class SipCallLeg implements CallLeg {
 
   drained(signal?: AbortSignal): Promise<void> {
     return this.#audio.drained(signal);
+  }
+
+  pauseOutput(paused: boolean): void {
+    this.#audio.setOutputPaused(paused);
   }
 
   clearOutput(): { droppedMs: number } {

@@ -1,0 +1,193 @@
+/**
+ * The live calls of this process, and the call layer's facade for media and the API: media hand it new
+ * legs (`startCall`, or `join` for a call prepared through the API), the API prepares, lists and hangs up
+ * calls and attaches control sockets. It picks each call's agent, enforces the concurrent-call limit and
+ * the drain, runs one `CallSession` per call, and fans every call's events out to its observers (records,
+ * webhooks, metrics). It never sees a concrete medium or vendor.
+ */
+import { randomUUID } from 'node:crypto';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
+import { errorMessage } from '../core/errors.ts';
+import { Listeners, type Unsubscribe } from '../core/listeners.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Vad } from '../vad/vad.ts';
+import type { AgentResolver, AgentRuntime } from './agent-runtime.ts';
+import { CallRejectedError } from './call-errors.ts';
+import type { CallEvent } from './call-events.ts';
+import type { CallLeg, CallOrigin, LegEnd } from './call-leg.ts';
+import { CallSession } from './call-session.ts';
+import type { ControlClient } from './session-events.ts';
+
+/** A call's event, with whose it is. */
+export interface CallEventEnvelope {
+  readonly callId: string;
+  readonly agent: string;
+  readonly medium: string;
+  readonly origin: CallOrigin;
+  readonly event: CallEvent;
+}
+
+/** A call prepared through the API and waiting for its medium to join (a WebSocket client). */
+interface Prepared {
+  readonly agent: AgentRuntime;
+  readonly origin: CallOrigin;
+  readonly timer: TimerHandle;
+}
+
+export interface CallManagerOptions {
+  readonly resolveAgent: AgentResolver;
+  readonly vad: Vad;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly maxConcurrentCalls: number;
+  /** Longest call; 0 for no limit. */
+  readonly maxCallSeconds: number;
+  /** How long a prepared call waits for its medium to join. */
+  readonly joinTimeoutMs?: number;
+}
+
+export class CallManager {
+  readonly #o: CallManagerOptions;
+  readonly #clock: Clock;
+  readonly #live = new Map<string, CallSession>();
+  readonly #prepared = new Map<string, Prepared>();
+  readonly #events: Listeners<CallEventEnvelope>;
+  readonly #idle: Array<() => void> = [];
+  #draining = false;
+
+  constructor(options: CallManagerOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock();
+    this.#events = new Listeners((err) => options.logger.warn({ err: errorMessage(err) }, 'call observer failed'));
+  }
+
+  /** Calls in progress (answered or being answered) plus calls prepared and not yet joined. */
+  get activeCount(): number {
+    return this.#live.size + this.#prepared.size;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Every event of every call. */
+  onCallEvent(fn: (e: CallEventEnvelope) => void): Unsubscribe {
+    return this.#events.add(fn);
+  }
+
+  /** A new call from a medium (an inbound SIP call): pick its agent by the dialled name and run it. */
+  readonly startCall = async (leg: CallLeg, origin: CallOrigin): Promise<void> => {
+    this.#admit();
+    const agent = await this.#o.resolveAgent(origin.dialled);
+    if (agent === undefined) throw new CallRejectedError('CR_CALL_NO_AGENT', 404, `no agent answers "${origin.dialled}"`);
+    await this.#run(leg.id, leg, origin, agent);
+  };
+
+  /**
+   * Prepare a call for a medium that joins later (POST /calls with a WebSocket medium): the call id the
+   * joining leg must present. Refused when at the limit or draining.
+   */
+  prepare(agent: AgentRuntime, origin: CallOrigin): string {
+    this.#admit();
+    const callId = randomUUID();
+    const timer = this.#clock.setTimeout(() => {
+      if (this.#prepared.delete(callId)) this.#o.logger.info({ callId }, 'prepared call expired unjoined');
+      this.#checkIdle();
+    }, this.#o.joinTimeoutMs ?? 120_000);
+    this.#prepared.set(callId, { agent, origin, timer });
+    return callId;
+  }
+
+  /** The medium of a prepared call joined: run its session on `leg` (whose id must be `callId`). */
+  readonly join = async (callId: string, leg: CallLeg): Promise<void> => {
+    const p = this.#prepared.get(callId);
+    if (p === undefined) throw new CallRejectedError('CR_CALL_NOT_FOUND', 404, 'no such call waiting to be joined');
+    this.#prepared.delete(callId);
+    this.#clock.clearTimeout(p.timer);
+    await this.#run(callId, leg, p.origin, p.agent);
+  };
+
+  /** Run a call whose leg the caller of this method already has (an outbound call that answered). */
+  async runLeg(leg: CallLeg, origin: CallOrigin, agent: AgentRuntime): Promise<void> {
+    this.#admit();
+    await this.#run(leg.id, leg, origin, agent);
+  }
+
+  session(callId: string): CallSession | undefined {
+    return this.#live.get(callId);
+  }
+
+  sessions(): CallSession[] {
+    return [...this.#live.values()];
+  }
+
+  /** Attach an application to a live call (control socket). Undefined when there is no such call. */
+  readonly attachControl = (callId: string, client: ControlClient): (() => void) | undefined => this.#live.get(callId)?.attachControl(client);
+
+  /** Hang up a live call (or drop a prepared one). False when there is no such call. */
+  readonly hangup = async (callId: string): Promise<boolean> => {
+    const prepared = this.#prepared.get(callId);
+    if (prepared !== undefined) {
+      this.#prepared.delete(callId);
+      this.#clock.clearTimeout(prepared.timer);
+      this.#checkIdle();
+      return true;
+    }
+    const session = this.#live.get(callId);
+    if (session === undefined) return false;
+    await session.hangup();
+    return true;
+  };
+
+  /** Stop taking calls; resolves when the live ones have ended. */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    for (const [id, p] of this.#prepared) {
+      this.#clock.clearTimeout(p.timer);
+      this.#prepared.delete(id);
+    }
+    if (this.#live.size === 0) return;
+    await new Promise<void>((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Hang up every live call now. */
+  async hangupAll(): Promise<void> {
+    await Promise.all([...this.#live.values()].map((s) => s.hangup().catch(() => undefined)));
+  }
+
+  #admit(): void {
+    if (this.#draining) throw new CallRejectedError('CR_CALL_DRAINING', 503, 'the gateway is draining');
+    if (this.activeCount >= this.#o.maxConcurrentCalls) throw new CallRejectedError('CR_CALL_LIMIT', 503, 'too many concurrent calls');
+  }
+
+  async #run(callId: string, leg: CallLeg, origin: CallOrigin, agent: AgentRuntime): Promise<void> {
+    const logger = this.#o.logger.child({ callId, agent: agent.spec.name });
+    const session = new CallSession({
+      callId,
+      leg,
+      origin,
+      agent,
+      vad: this.#o.vad,
+      logger,
+      clock: this.#clock,
+      maxCallMs: this.#o.maxCallSeconds * 1000,
+    });
+    this.#live.set(callId, session);
+    const base = { callId, agent: agent.spec.name, medium: leg.medium, origin };
+    const off = session.onEvent((event) => this.#events.emit({ ...base, event }));
+    logger.info({ medium: leg.medium, from: origin.from, to: origin.to, dialled: origin.dialled }, 'call started');
+    let end: LegEnd | undefined;
+    try {
+      end = await session.run();
+    } finally {
+      off();
+      this.#live.delete(callId);
+      logger.info({ reason: end?.reason, status: end?.status, ...leg.mediaStats() }, 'call ended');
+      this.#checkIdle();
+    }
+  }
+
+  #checkIdle(): void {
+    if (this.#live.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
+  }
+}

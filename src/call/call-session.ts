@@ -1,0 +1,350 @@
+/**
+ * One call with an agent, over any medium (`CallLeg`). Wiring only: it creates the call's room and the
+ * pieces, gives each the narrow ports it needs, routes recognition's events through turn-taking and
+ * turn-taking's actions to the pieces, and closes everything in reverse when the call ends.
+ *
+ *   leg audio -> Recognition (VAD, echo guard, STT) -> TurnDriver (turn-taking) -> AgentTurns (room + tools)
+ *                                                                  -> SpeechOut (TTS) -> leg
+ */
+import { AbortedError, errorMessage } from '../core/errors.ts';
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
+import { Listeners, type Unsubscribe } from '../core/listeners.ts';
+import type { Logger } from '../core/logger.ts';
+import { AiChannel } from '../room/ai-channel.ts';
+import { Agent } from '../room/agent.ts';
+import { clientTool } from '../room/client-tool.ts';
+import { RoomKit } from '../room/room-kit.ts';
+import type { Tool } from '../room/tool.ts';
+import type { Vad } from '../vad/vad.ts';
+import type { AgentRuntime } from './agent-runtime.ts';
+import { AgentTurns } from './agent-turns.ts';
+import type { CallEvent } from './call-events.ts';
+import { isSessionEvent } from './call-events.ts';
+import type { CallLeg, CallOrigin, LegEnd } from './call-leg.ts';
+import { ClientToolPort } from './client-tool-port.ts';
+import { EchoGuard } from './echo-guard.ts';
+import { Recognition } from './recognition.ts';
+import type { ControlClient, SessionState } from './session-events.ts';
+import { SpeechOut } from './speech-out.ts';
+import { systemTools } from './system-tools.ts';
+import { ToolFiller } from './tool-filler.ts';
+import { TurnDriver } from './turn-driver.ts';
+import type { TurnAction } from './turn-taking.ts';
+
+export interface CallSessionOptions {
+  readonly callId: string;
+  readonly leg: CallLeg;
+  readonly origin: CallOrigin;
+  readonly agent: AgentRuntime;
+  readonly vad: Vad;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /** The call is ended (with a goodbye of its own making) after this long; 0 for no limit. */
+  readonly maxCallMs?: number;
+}
+
+export class CallSession {
+  readonly id: string;
+  readonly leg: CallLeg;
+  readonly agent: AgentRuntime;
+  readonly #o: CallSessionOptions;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #events: Listeners<CallEvent>;
+  readonly #clientTools: ClientToolPort;
+  #state: SessionState = 'idle';
+  #answeredAt: number | undefined;
+  #hangupReason: string | undefined;
+  #hangupRequested = false;
+  #ended: LegEnd | undefined;
+
+  constructor(options: CallSessionOptions) {
+    this.id = options.callId;
+    this.leg = options.leg;
+    this.agent = options.agent;
+    this.#o = options;
+    this.#clock = options.clock ?? systemClock();
+    this.#log = options.logger;
+    this.#events = new Listeners((err) => this.#log.warn({ err: errorMessage(err) }, 'call event listener failed'));
+    this.#clientTools = new ClientToolPort(options.leg.clientTools);
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** How the call ended, once it has. */
+  get end(): LegEnd | undefined {
+    return this.#ended;
+  }
+
+  /** Ms since the call was answered (0 before). */
+  sinceAnswer(): number {
+    return this.#answeredAt === undefined ? 0 : Math.round(this.#clock.now() - this.#answeredAt);
+  }
+
+  onEvent(fn: (event: CallEvent) => void): Unsubscribe {
+    return this.#events.add(fn);
+  }
+
+  /** An application takes the call's client tools and events (a SIP call's control socket). */
+  attachControl(client: ControlClient): () => void {
+    const offEvents = this.#events.add((e) => {
+      if (isSessionEvent(e)) client.onSessionEvent(e);
+    });
+    const detach = this.#clientTools.attach(client);
+    client.onSessionEvent({ type: 'state', state: this.#state });
+    return () => {
+      offEvents();
+      detach();
+    };
+  }
+
+  /** End the call from our side (API, drain). */
+  async hangup(): Promise<void> {
+    await this.leg.hangup();
+  }
+
+  /** Answer, greet, and run the conversation until the call ends. Never rejects. */
+  async run(): Promise<LegEnd> {
+    const { leg, agent } = this;
+    const spec = agent.spec;
+    const clock = this.#clock;
+    const closers: Array<() => void | Promise<void>> = [];
+    const echoGuard = spec.turn.echoGuard ? new EchoGuard() : undefined;
+    const speech = new SpeechOut({
+      leg,
+      tts: agent.tts,
+      ...(spec.tts.voice === undefined ? {} : { voice: spec.tts.voice }),
+      echoGuard,
+      clock,
+      logger: this.#log,
+      onTtsFailure: (provider, error, next) => this.#emit({ type: 'tts_failed', provider, error, next, atMs: this.sinceAnswer() }),
+    });
+    const kit = new RoomKit({ logger: this.#log, clock });
+    closers.push(() => kit.close());
+    const roomTools: Tool[] = [
+      ...systemTools(spec.tools.system, {
+        requestHangup: (reason) => {
+          this.#hangupRequested = true;
+          this.#hangupReason = reason;
+          if (turns.reply === undefined) this.#hangupNow();
+        },
+        playedOut: (signal) => turns.reply?.playedOut(signal) ?? Promise.resolve(),
+        transfer: leg.transfer,
+        sendDtmf: (digits, durationMs) => leg.sendDtmf(digits, durationMs),
+      }),
+      ...spec.tools.client.map((t) =>
+        clientTool(
+          {
+            name: t.name,
+            description: t.description,
+            dynamicParameters: t.dynamicParameters.map((p) => ({ ...p, location: 'body' as const })),
+            ...(t.timeoutMs === undefined ? {} : { timeoutMs: t.timeoutMs }),
+            interruptible: t.interruptible,
+          },
+          this.#clientTools,
+        ),
+      ),
+    ];
+    const llmAgent = new Agent({
+      name: spec.name,
+      instructions: spec.systemPrompt,
+      provider: agent.llm,
+      tools: agent.tools,
+      ...(agent.toolHandler === undefined ? {} : { toolHandler: agent.toolHandler }),
+      toolPolicy: agent.policy,
+      limits: spec.loop,
+      toolTimeoutMs: spec.tools.timeoutMs,
+      ...(spec.llm.temperature === undefined ? {} : { temperature: spec.llm.temperature }),
+      ...(spec.llm.maxTokens === undefined ? {} : { maxTokens: spec.llm.maxTokens }),
+      ...(spec.llm.model === undefined ? {} : { model: spec.llm.model }),
+    });
+    kit.registerChannel(new AiChannel({ id: 'agent', agent: llmAgent }));
+    const { origin } = this.#o;
+    const room = kit.createRoom({
+      id: this.id,
+      metadata: { 'call.id': this.id, 'call.from': origin.from, 'call.to': origin.to, 'call.medium': leg.medium, 'agent.name': spec.name },
+    });
+    kit.attachChannel(room.id, 'agent', { category: 'intelligence', tools: roomTools });
+
+    const filler = new ToolFiller({
+      fillers: spec.turn.fillers,
+      afterMs: spec.turn.fillerAfterMs,
+      clock,
+      callerSpeaking: () => driver.state.userSpeech,
+      say: (text) => turns.interject(text),
+    });
+    closers.push(() => filler.close());
+    const turns: AgentTurns = new AgentTurns({
+      kit,
+      roomId: room.id,
+      speech,
+      filler,
+      clock,
+      sinceAnswer: () => this.sinceAnswer(),
+      logger: this.#log,
+      apology: spec.apology,
+      emit: (e) => this.#emit(e),
+      playout: (e) => driver.input(e),
+      onReplyDone: () => {
+        if (this.#hangupRequested) this.#hangupNow();
+      },
+    });
+    closers.push(() => turns.close());
+    const driver: TurnDriver = new TurnDriver(
+      {
+        endpointingMs: spec.turn.endpointingMs,
+        finalTimeoutMs: spec.turn.finalTimeoutMs,
+        bargeInMinSpeechMs: spec.turn.bargeInMinSpeechMs,
+        bargeInRequireWords: spec.turn.bargeInRequireWords,
+        onsetConfirmMs: 600,
+        dtmfCollectMs: 800,
+        idlePromptMs: spec.turn.idlePromptMs,
+      },
+      clock,
+      this.#log,
+      (action) => this.#act(action, { turns, recognition, spec }),
+    );
+    closers.push(() => driver.close());
+    const recognition: Recognition = new Recognition({
+      leg,
+      vad: this.#o.vad,
+      vadOptions: spec.vad,
+      stt: agent.stt,
+      language: spec.stt.language,
+      keywords: spec.stt.keywords,
+      echoGuard,
+      clock,
+      logger: this.#log,
+      onHearing: (e) => {
+        if (e.type !== 'interim') this.#log.debug({ hearing: e.type, phase: driver.state.phase }, 'hearing');
+        if (e.type === 'final' && e.text.trim() !== '') turns.noteFinal();
+        if (e.type === 'interim' || e.type === 'final') {
+          if (e.text.trim() !== '' && driver.state.phase === 'user_speaking') {
+            this.#emit({ type: 'transcript', role: 'user', text: e.text, final: false, atMs: this.sinceAnswer() });
+          }
+        }
+        if (e.type === 'dtmf') this.#emit({ type: 'dtmf', digit: e.digit, atMs: this.sinceAnswer() });
+        driver.input(e);
+      },
+      onSpeechEdge: (edge, atMs) => {
+        if (edge === 'end' && this.#answeredAt !== undefined) turns.noteSpeechEnd(Math.round(atMs - this.#answeredAt));
+      },
+      onSttStatus: (status) => {
+        this.#emit({ type: 'stt', status, atMs: this.sinceAnswer() });
+        if (status.type === 'unavailable') {
+          // Nothing can hear this line (narrowband audio, wideband-only recogniser): say so, and work by keypad.
+          kit.addMessage(room.id, 'system', {
+            role: 'user',
+            content: '[System: speech on this call cannot be recognised; the caller can only use the keypad, which arrives as "[The caller pressed ...]".]',
+          });
+          turns.say(spec.noSpeechNotice, { commit: true });
+        }
+      },
+    });
+    closers.push(() => recognition.close());
+    let maxTimer: TimerHandle | undefined;
+    closers.push(() => {
+      if (maxTimer !== undefined) clock.clearTimeout(maxTimer);
+    });
+
+    try {
+      await raceEnd(leg.answer(), leg.ended);
+      this.#answeredAt = clock.now();
+      this.#log.info({ format: leg.inputFormat }, 'call answered');
+      this.#emit({ type: 'answered', atMs: 0, agent: spec.name, medium: leg.medium });
+      this.#setState('listening');
+      recognition.start();
+      if (spec.greeting !== undefined) turns.say(spec.greeting, { commit: true });
+      if ((this.#o.maxCallMs ?? 0) > 0) maxTimer = clock.setTimeout(() => void this.hangup().catch(() => undefined), this.#o.maxCallMs ?? 0);
+      this.#ended = await leg.ended;
+    } catch (err) {
+      this.#ended = await settleEnd(leg, err, this.#log);
+    } finally {
+      for (const close of closers.reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          this.#log.warn({ err: errorMessage(err) }, 'call piece failed to close');
+        }
+      }
+      this.#clientTools.close();
+    }
+    const end = this.#ended ?? { reason: 'error', detail: 'ended without a reason' };
+    this.#setState('idle');
+    this.#emit({ type: 'ended', end: this.#hangupReason === undefined ? end : { ...end, detail: this.#hangupReason }, atMs: this.sinceAnswer() });
+    return end;
+  }
+
+  #act(action: TurnAction, p: { turns: AgentTurns; recognition: Recognition; spec: AgentRuntime['spec'] }): void {
+    switch (action.type) {
+      case 'state':
+        this.#setState(action.state);
+        return;
+      case 'finalize':
+        p.recognition.finalize();
+        return;
+      case 'start_turn':
+        p.turns.startTurn(action.text, action.source);
+        return;
+      case 'pause_output':
+        this.leg.pauseOutput(true);
+        return;
+      case 'resume_output':
+        this.leg.pauseOutput(false);
+        return;
+      case 'barge_in': {
+        const droppedMs = p.turns.interrupt();
+        this.leg.pauseOutput(false);
+        this.#emit({ type: 'barge_in', atMs: this.sinceAnswer(), droppedMs });
+        return;
+      }
+      case 'cancel_turn':
+        p.turns.cancel();
+        this.leg.pauseOutput(false);
+        return;
+      case 'idle_prompt':
+        p.turns.say(p.spec.turn.idlePrompt, { commit: true });
+        return;
+      case 'false_barge_in':
+        this.#emit({ type: 'false_barge_in', why: action.why, atMs: this.sinceAnswer() });
+        return;
+    }
+  }
+
+  #hangupNow(): void {
+    this.#log.info({ reason: this.#hangupReason }, 'agent ends the call');
+    void this.leg.hangup().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'hang-up failed'));
+  }
+
+  #setState(state: SessionState): void {
+    if (state === this.#state) return;
+    this.#state = state;
+    this.#emit({ type: 'state', state });
+  }
+
+  #emit(event: CallEvent): void {
+    if (isSessionEvent(event)) {
+      try {
+        this.leg.onSessionEvent?.(event);
+      } catch (err) {
+        this.#log.warn({ err: errorMessage(err) }, 'medium failed to take a session event');
+      }
+    }
+    this.#events.emit(event);
+  }
+}
+
+/** Wait for `work` unless the leg ends first (a caller hanging up while we answer). */
+async function raceEnd(work: Promise<void>, ended: Promise<LegEnd>): Promise<void> {
+  const r = await Promise.race([work.then(() => undefined), ended.then((e) => e)]);
+  if (r !== undefined) throw new AbortedError(`call ended before it was answered (${r.reason})`);
+}
+
+/** The leg's end after a failure of ours: hang up if the leg is still up, and report the leg's reason. */
+async function settleEnd(leg: CallLeg, err: unknown, log: Logger): Promise<LegEnd> {
+  if (!(err instanceof AbortedError)) log.warn({ err: errorMessage(err) }, 'call failed');
+  await leg.hangup().catch(() => undefined);
+  return leg.ended;
+}

@@ -1,0 +1,72 @@
+/**
+ * The default agent end to end over real SIP and RTP between two Callroom user agents: the phone asks
+ * (flite fixture speech, G.722), Silero + pocketsphinx hear it, the demo agent calls its order tool, flite
+ * answers, and pocketsphinx recognises the reply as recorded at the phone.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { agentSchema } from '../../../src/config/agent-schema.ts';
+import type { AgentRuntime } from '../../../src/call/agent-runtime.ts';
+import { demoTools } from '../../../src/call/demo-tools.ts';
+import { silentLogger } from '../../../src/core/logger.ts';
+import { DemoLlm } from '../../../src/providers/demo/demo-llm.ts';
+import { FliteTts } from '../../../src/providers/flite/flite-tts.ts';
+import { PocketsphinxStt } from '../../../src/providers/pocketsphinx/pocketsphinx-stt.ts';
+import { ToolPolicy } from '../../../src/room/tool-policy.ts';
+import { SileroVad } from '../../../src/vad/silero-vad.ts';
+import { loadSpeech, startCallHarness, type CallHarness } from '../../support/call-harness.ts';
+import { recognise } from '../../support/recognise.ts';
+
+let vad: SileroVad;
+let stt: PocketsphinxStt;
+let tts: FliteTts;
+let harness: CallHarness | undefined;
+
+beforeAll(async () => {
+  vad = await SileroVad.load({ version: 'v5' });
+  stt = new PocketsphinxStt({ logger: silentLogger() });
+  tts = new FliteTts({ voice: 'kal16' });
+  return async () => {
+    await vad.close();
+    await stt.close();
+    await tts.close();
+  };
+});
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+function demoAgent(greeting?: string): AgentRuntime {
+  const spec = agentSchema.parse({ name: 'demo', ...(greeting === undefined ? {} : { greeting }) });
+  return { spec, llm: new DemoLlm(), stt: [stt], tts: [tts], tools: demoTools(), policy: ToolPolicy.permitAll() };
+}
+
+describe('the demo agent over SIP (G.722, offline pipeline)', () => {
+  it('hears an order-status question, calls its tool and answers', async () => {
+    harness = await startCallHarness({ agent: demoAgent('Hello.'), vad, ...(process.env['DEBUG_CALL'] ? { logger: (await import('../../../src/core/logger.ts')).createLogger({ level: 'debug', redactContent: false }) } : {}) });
+    const phone = await harness.dial('demo');
+    await phone.leg.answer();
+    expect(phone.rate).toBe(16000);
+    await phone.waitForReply({ quietMs: 600 }).catch((err: unknown) => {
+      console.log(JSON.stringify(harness?.events.map((e) => e.event)));
+      throw err;
+    });
+    const asked = performance.now();
+    await phone.play(loadSpeech('order-status-kal16.wav', 16000), 16000);
+    await phone.waitForReply({ after: asked + 4000, timeoutMs: 20_000 }).catch((err: unknown) => {
+      (globalThis as any).process.getBuiltinModule('node:fs').writeFileSync('/tmp/events.json', JSON.stringify(harness?.events.map((e) => e.event)));
+      throw err;
+    });
+    if (process.env['DEBUG_CALL']) console.log(JSON.stringify(harness.events.map((e) => e.event)));
+    const words = await recognise(phone.recording(), 16000, stt);
+    // flite says "Order 4 5 6 7 is ..."; pocketsphinx often hears "four" as its homophone "for".
+    expect(words).toMatch(/order/);
+    expect(words).toMatch(/(four|for) five six seven/);
+    const said = harness.events.find((e) => e.event.type === 'transcript' && e.event.role === 'user' && e.event.final)?.event;
+    expect(said).toMatchObject({ text: expect.stringMatching(/order number (four|for) five six seven/) });
+    const tools = harness.events.filter((e) => e.event.type === 'tool_finished').map((e) => e.event);
+    expect(tools).toMatchObject([{ name: 'check_order_status', outcome: 'ok' }]);
+    await phone.leg.hangup();
+  });
+});
