@@ -156,16 +156,21 @@ function onAudio(buffer) {
   $('received').textContent = String(stats.framesReceived);
 }
 
-async function startAudio(inputRate, outputRate) {
-  // The mic goes through the worklet, which converts to the call's rate; a 16 kHz context needs none.
+/** In the click that joins (a user gesture, so audio may start): the context, the worklets, the microphone. */
+async function prepareAudio() {
   try {
-    ctx = new AudioContext({ sampleRate: inputRate, latencyHint: 'interactive' });
+    ctx = new AudioContext({ sampleRate: 16000, latencyHint: 'interactive' });
   } catch {
     ctx = new AudioContext({ latencyHint: 'interactive' });
   }
   stats.contextRate = ctx.sampleRate;
   await ctx.audioWorklet.addModule('worklets.js');
   stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true } });
+}
+
+/** On call_started: mic -> capture worklet (converted to the call's input rate) -> socket; socket -> playback. */
+async function startAudio(inputRate, outputRate) {
+  if (ctx === null || stream === null) throw new Error('audio was not prepared');
   const source = ctx.createMediaStreamSource(stream);
   capture = new AudioWorkletNode(ctx, 'callroom-capture', { numberOfOutputs: 0, processorOptions: { targetRate: inputRate, frameMs: 20 } });
   capture.port.onmessage = (e) => {
@@ -208,13 +213,22 @@ function fail(text) {
   setStatus(text);
 }
 
-function join() {
+async function join() {
   const url = $('join-url').value.trim();
   if (!/^wss?:\/\//.test(url)) {
     fail('joinUrl must start with ws:// or wss://');
     return;
   }
   $('join').disabled = true;
+  setStatus('starting audio');
+  try {
+    await prepareAudio();
+  } catch (err) {
+    stopAudio();
+    $('join').disabled = false;
+    fail(`microphone or audio unavailable: ${err.message}`);
+    return;
+  }
   $('hangup').disabled = false;
   setStatus('connecting');
   ws = new WebSocket(url);
@@ -231,7 +245,7 @@ function join() {
   ws.onerror = () => log('socket error');
 }
 
-$('join').addEventListener('click', join);
+$('join').addEventListener('click', () => void join());
 $('hangup').addEventListener('click', () => sendJson({ type: 'hang_up' }));
 $('mute').addEventListener('change', (e) => capture?.port.postMessage({ type: 'mute', muted: e.target.checked }));
 const given = new URLSearchParams(location.search).get('joinUrl');

@@ -1,0 +1,159 @@
+/**
+ * The browser client in real headless Chromium: the page served by Callroom (/client/) joins a WebSocket
+ * call with a fake microphone (a speech fixture), sends 16 kHz audio through its AudioWorklet, plays the
+ * audio that comes back through its jitter buffer, shows the session's state and transcripts, and answers a
+ * client tool from its form. A screenshot is saved to test-artifacts/browser-client.png.
+ *
+ * The session is one injected function (`session` below). Today it is echo plus scripted events and a
+ * scripted model calling one client tool; when the call session lands, pass the full offline agent
+ * pipeline's JoinCall instead and change the expectations on the transcript.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CallLeg, LegEnd } from '../../../../src/call/call-leg.ts';
+import { runEcho } from '../../../../src/call/echo.ts';
+import { silentLogger } from '../../../../src/core/logger.ts';
+import { ScriptedLlm } from '../../../../src/providers/mock/scripted-llm.ts';
+import { clientTool } from '../../../../src/room/client-tool.ts';
+import { runToolLoop } from '../../../../src/room/tool-loop.ts';
+import { ToolSet } from '../../../../src/room/tool-set.ts';
+import type { JoinCall } from '../../../../src/transports/ws/ws-endpoints.ts';
+import { launchChromium } from '../../../support/chromium.ts';
+import { FIXTURES_DIR, REPO_ROOT } from '../../../support/fixture-paths.ts';
+import { startWsHarness } from '../../../support/ws-harness.ts';
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
+const MIC_WAV = join(FIXTURES_DIR, 'speech', 'order-status-kal16.wav');
+
+interface SessionRecord {
+  leg?: CallLeg;
+  /** RMS of each 20 ms frame the session received from the browser. */
+  readonly inboundRms: number[];
+}
+
+/**
+ * Echo, plus the events a session sends: `listening`, the caller's transcript (scripted), `thinking`, a
+ * client tool through a real tool loop on this connection, the agent's answer quoting the tool result.
+ */
+function scriptedEchoSession(record: SessionRecord): JoinCall {
+  return async (_callId, leg) => {
+    record.leg = leg;
+    leg.onFrame((f) => {
+      let sum = 0;
+      for (const v of f.samples) sum += v * v;
+      record.inboundRms.push(Math.sqrt(sum / f.samples.length));
+    });
+    const echo = runEcho(leg, silentLogger());
+    leg.onSessionEvent?.({ type: 'state', state: 'listening' });
+    while (record.inboundRms.length < 50) {
+      if ((await Promise.race([leg.ended.then(() => 'ended'), new Promise((r) => setTimeout(r, 20))])) === 'ended') return;
+    }
+    leg.onSessionEvent?.({ type: 'transcript', role: 'user', text: 'I would like', final: false, atMs: 900 });
+    leg.onSessionEvent?.({ type: 'transcript', role: 'user', text: 'I would like to check the status of my order.', final: true, atMs: 1000 });
+    leg.onSessionEvent?.({ type: 'state', state: 'thinking' });
+    const connection = leg.clientTools;
+    if (connection === undefined) throw new Error('the WebSocket leg carries client tools');
+    const llm = new ScriptedLlm({
+      turns: [
+        [{ toolCall: { name: 'show_order', arguments: { orderNumber: '4567' } } }],
+        (request) => `The app says: ${request.messages.filter((m) => m.role === 'tool').at(-1)?.content ?? 'nothing'}`,
+      ],
+    });
+    const result = await runToolLoop({
+      provider: llm,
+      messages: [{ role: 'user', content: 'I would like to check the status of my order.' }],
+      tools: new ToolSet([
+        clientTool({ name: 'show_order', description: 'Show an order in the app', dynamicParameters: [{ name: 'orderNumber', location: 'body', type: 'string' }] }, connection),
+      ]),
+    });
+    leg.onSessionEvent?.({ type: 'state', state: 'speaking' });
+    leg.onSessionEvent?.({ type: 'transcript', role: 'assistant', text: result.finalText, final: true, atMs: 2000 });
+    leg.onSessionEvent?.({ type: 'state', state: 'listening' });
+    await echo;
+  };
+}
+
+interface PageState {
+  stats: { framesSent: number; framesReceived: number; micPeak: number; contextRate: number; playback: { played: number; peak: number; underruns: number } | null };
+  state: string;
+  ended: { reason: string } | null;
+  error: string | null;
+}
+
+describe('browser client (headless Chromium)', () => {
+  it('joins, streams the microphone at 16 kHz, plays the echo, shows state and transcript, answers a client tool', { timeout: 120_000 }, async () => {
+    const record: SessionRecord = { inboundRms: [] };
+    const session: JoinCall = scriptedEchoSession(record);
+    const h = await startWsHarness({ joinCall: session });
+    cleanup.push(() => h.close());
+    const browser = await launchChromium({ fakeAudioWav: MIC_WAV });
+    cleanup.push(() => browser.close());
+    const page = await browser.context.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    page.on('response', (r) => {
+      if (r.status() >= 400) consoleErrors.push(`${r.status()} ${r.url()}`);
+    });
+
+    await page.goto(`${h.httpBase}/client/?joinUrl=${encodeURIComponent(h.joinUrl('browser-call'))}`);
+    await page.click('#join');
+    const read = (): Promise<PageState> => page.evaluate(() => (window as unknown as { callroom: PageState }).callroom);
+
+    // The client tool reaches the page as a card; answer it from the form.
+    await page.waitForSelector('.card .send-result', { timeout: 30_000 });
+    expect(await page.textContent('.card strong')).toBe('show_order');
+    expect(JSON.parse((await page.textContent('.card pre')) ?? '{}')).toEqual({ orderNumber: '4567' });
+    await page.fill('.card textarea', 'order 4567 shipped');
+    await page.click('.card .send-result');
+    await page.waitForFunction(() => document.querySelector('#transcript')?.textContent?.includes('The app says: order 4567 shipped'), undefined, {
+      timeout: 15_000,
+    });
+
+    // Audio both ways: the mic frames reached the session, the echo came back and played.
+    await page.waitForFunction(
+      () => {
+        const s = (window as unknown as { callroom: PageState }).callroom.stats;
+        return s.framesReceived >= 100 && (s.playback?.played ?? 0) >= 16000;
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+    const st = await read();
+    expect(st.error).toBeNull();
+    expect(st.stats.contextRate).toBe(16000);
+    expect(st.stats.framesSent).toBeGreaterThanOrEqual(100);
+    expect(st.stats.micPeak).toBeGreaterThan(1000);
+    expect(st.stats.playback?.peak).toBeGreaterThan(0.02);
+    expect(st.state).toBe('listening');
+    const leg = record.leg as CallLeg;
+    expect(leg.inputFormat).toEqual({ sampleRate: 16000, encoding: 'pcm_s16le' });
+    // The fixture is speech: a good share of the frames the session got carry it.
+    const loud = record.inboundRms.filter((r) => r > 300).length;
+    expect(loud / record.inboundRms.length).toBeGreaterThan(0.3);
+    expect(await page.getAttribute('#state', 'data-state')).toBe('listening');
+    const transcript = await page.$$eval('#transcript li', (items) => items.map((li) => ({ role: (li as HTMLElement).dataset.role, text: li.textContent, partial: li.classList.contains('partial') })));
+    expect(transcript).toEqual([
+      { role: 'user', text: 'You: I would like to check the status of my order.', partial: false },
+      { role: 'assistant', text: 'Agent: The app says: order 4567 shipped', partial: false },
+    ]);
+
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'browser-client.png'), fullPage: true });
+
+    await page.click('#hangup');
+    const end: LegEnd = await leg.ended;
+    expect(end).toEqual({ reason: 'remote-hangup', detail: 'client sent hang_up' });
+    await page.waitForFunction(() => (window as unknown as { callroom: PageState }).callroom.ended !== null, undefined, { timeout: 5_000 });
+    expect((await read()).ended).toMatchObject({ reason: 'remote-hangup' });
+    expect(consoleErrors).toEqual([]);
+  });
+});
