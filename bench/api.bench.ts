@@ -2,8 +2,9 @@
  * REST API throughput and latency over real HTTP on 127.0.0.1 (keep-alive, 16 requests in flight), with
  * the load generated in a worker thread so the server's event loop is measured, not the client's:
  *
- * 1. GET /agent-tools?search=... with 10,000 tools stored in SQLite (a term matching 100 tools, one page
- *    of 50 returned; and a term matching none: both scan every row, LIKE on a lowered column).
+ * 1. GET /agent-tools?search=... with 10,000 tools stored in SQLite: a tool name (11 match), a phrase whose
+ *    trigrams every row shares (100 match; the worst case for the trigram index), a term nothing matches,
+ *    and an empty search (the first page of 50).
  * 2. POST /calls with the websocket medium through the fake CallsPort of the API tests: validation, agent
  *    and tool look-up, a call record written to SQLite, a signed join token.
  *
@@ -132,10 +133,17 @@ export async function run(): Promise<BenchResult[]> {
     results.push({ name: 'seed 10,000 tools (storage.tools.create)', value: Math.round(TOOLS / (seedMs / 1000)), unit: 'inserts/s' });
     const base = h.baseUrl as string;
 
-    const hit = await h.request('GET', '/agent-tools?search=region%2042%2C');
-    const hits = (hit.body as { total: number }).total;
-    results.push(...figures(`GET /agent-tools?search= (${hits} of ${TOOLS} match, 50 returned)`, await load(`${base}/agent-tools?search=region%2042%2C`, 'GET'), 200));
-    results.push(...figures(`GET /agent-tools?search= (none of ${TOOLS} match)`, await load(`${base}/agent-tools?search=no-such-tool`, 'GET'), 200));
+    const searches: Array<[string, string]> = [
+      ['lookup_0042', 'a name'],
+      ['region%2042%2C', 'a phrase every row shares but one in 100 completes'],
+      ['no-such-tool', 'nothing'],
+      ['', 'empty: the first page'],
+    ];
+    for (const [term, what] of searches) {
+      const url = `/agent-tools?search=${term}`;
+      const total = ((await h.request('GET', url)).body as { total: number }).total;
+      results.push(...figures(`GET ${url} (${what}; ${total} of ${TOOLS} match)`, await load(`${base}${url}`, 'GET'), 200));
+    }
 
     const agent = (await h.request('POST', '/agents', { name: 'bench' })).body as { id: string };
     const tool = (await h.request('GET', '/agent-tools?limit=1')).body as { items: Array<{ id: string }> };

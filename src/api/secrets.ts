@@ -21,19 +21,28 @@ function isMasked(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith(MASK);
 }
 
-/** An agent spec with every secret masked (for responses). */
+/**
+ * An agent spec with every secret masked (for responses). Written against what is there rather than what the
+ * type promises: a spec stored under an older schema that no longer validates is still masked, never leaked.
+ */
 export function maskAgentSpec(spec: AgentSpec): AgentSpec {
+  const llm = spec.llm as AgentSpec['llm'] | undefined;
+  const tools = spec.tools as Partial<AgentSpec['tools']> | undefined;
   return {
     ...spec,
-    llm: spec.llm.apiKey === undefined ? spec.llm : { ...spec.llm, apiKey: maskSecret(spec.llm.apiKey) },
-    tools: {
-      ...spec.tools,
-      http: spec.tools.http.map((t) => ({
-        ...t,
-        automaticParameters: t.automaticParameters.map((p) => (p.knownValue === undefined ? p : { ...p, knownValue: maskSecret(p.knownValue) })),
-      })),
-      mcp: spec.tools.mcp.map((m) => ({ ...m, headers: Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, maskSecret(v)])) })),
-    },
+    ...(llm === undefined ? {} : { llm: typeof llm.apiKey === 'string' ? { ...llm, apiKey: maskSecret(llm.apiKey) } : llm }),
+    ...(tools === undefined
+      ? {}
+      : {
+          tools: {
+            ...tools,
+            http: (tools.http ?? []).map((t) => ({
+              ...t,
+              automaticParameters: (t.automaticParameters ?? []).map((p) => (typeof p.knownValue === 'string' ? { ...p, knownValue: maskSecret(p.knownValue) } : p)),
+            })),
+            mcp: (tools.mcp ?? []).map((m) => ({ ...m, headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, maskSecret(String(v))])) })),
+          } as AgentSpec['tools'],
+        }),
   };
 }
 

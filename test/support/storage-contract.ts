@@ -167,6 +167,25 @@ export function storageContract(name: string, options: StorageContractOptions): 
         expect((await storage.tools.list({ page: 2, limit: 1, type: 'http' })).items.map((t) => t.name)).toEqual(['weather']);
       });
 
+      it('search follows renames and deletes, and takes quotes, short terms and non-ASCII text', async () => {
+        const t = await storage.tools.create(httpTool('orders', { description: 'Checks "ORDER" status — Größe 日本' }));
+        await storage.tools.create(clientTool('cart'));
+        const names = async (search: string) => (await storage.tools.list({ page: 1, limit: 10, search })).items.map((x) => x.name);
+        expect(await names('"order" status')).toEqual(['orders']);
+        expect(await names('größe')).toEqual(['orders']);
+        expect(await names('GRÖSSE')).toEqual([]);
+        expect(await names('日本')).toEqual(['orders']);
+        expect(await names('ca')).toEqual(['cart']);
+        expect(await names('"')).toEqual(['orders']);
+        await storage.tools.update(t.id, 1, httpTool('invoices', { description: 'Finds invoices' }));
+        expect(await names('orders')).toEqual([]);
+        expect(await names('status')).toEqual([]);
+        expect(await names('invoice')).toEqual(['invoices']);
+        await storage.tools.delete(t.id);
+        expect(await names('invoice')).toEqual([]);
+        expect((await storage.tools.list({ page: 1, limit: 10, search: 'cart' })).total).toBe(1);
+      });
+
       it('names are unique case-insensitively; type cannot change; stale versions conflict', async () => {
         const t = await storage.tools.create(httpTool('orders'));
         expect((await rejection(storage.tools.create(clientTool('ORDERS')))).code).toBe('CR_STORAGE_CONFLICT');

@@ -118,6 +118,26 @@ CREATE TABLE join_token_uses (
 CREATE INDEX join_token_uses_expiry ON join_token_uses (expires_at);
 `,
   },
+  {
+    version: 2,
+    // SQLite-only (FTS5): a substring search over 10,000 tools is an index look-up instead of a scan. The
+    // PostgreSQL equivalent is a pg_trgm GIN index on agent_tools.search_text, used by the same LIKE.
+    name: 'trigram index for tool search',
+    sql: `
+CREATE VIRTUAL TABLE agent_tools_search USING fts5 (search_text, content = 'agent_tools', content_rowid = 'seq', tokenize = 'trigram');
+INSERT INTO agent_tools_search (rowid, search_text) SELECT seq, search_text FROM agent_tools;
+CREATE TRIGGER agent_tools_search_insert AFTER INSERT ON agent_tools BEGIN
+  INSERT INTO agent_tools_search (rowid, search_text) VALUES (new.seq, new.search_text);
+END;
+CREATE TRIGGER agent_tools_search_delete AFTER DELETE ON agent_tools BEGIN
+  INSERT INTO agent_tools_search (agent_tools_search, rowid, search_text) VALUES ('delete', old.seq, old.search_text);
+END;
+CREATE TRIGGER agent_tools_search_update AFTER UPDATE OF search_text ON agent_tools BEGIN
+  INSERT INTO agent_tools_search (agent_tools_search, rowid, search_text) VALUES ('delete', old.seq, old.search_text);
+  INSERT INTO agent_tools_search (rowid, search_text) VALUES (new.seq, new.search_text);
+END;
+`,
+  },
 ];
 
 /** Bring the database up to the newest migration; refuse a database written by a newer build. */

@@ -3,7 +3,7 @@ import type { AgentSpec } from '../../config/agent-schema.ts';
 import { StorageError } from '../storage-error.ts';
 import type { AgentRecord, AgentStore, AgentToolRecord, Page, PageRequest } from '../types.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import { containsPattern, limitOffset, parseJson, searchText } from './sql-helpers.ts';
+import { containsPattern, limitOffset, parseJson, searchText, totalOf } from './sql-helpers.ts';
 import { TOOL_COLUMNS, toolFromRow, type ToolRow } from './sqlite-tools.ts';
 
 interface AgentRow {
@@ -68,8 +68,8 @@ export class SqliteAgentStore implements AgentStore {
       const search = query.search !== undefined && query.search !== '';
       const clause = search ? "WHERE search_text LIKE ? ESCAPE '\\'" : '';
       const params = search ? [containsPattern(query.search as string)] : [];
-      const total = this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM agents ${clause}`, ...params)?.n ?? 0;
       const rows = this.#db.all<AgentRow>(`SELECT ${COLUMNS} FROM agents ${clause} ORDER BY seq LIMIT ? OFFSET ?`, ...params, ...limitOffset(query));
+      const total = totalOf(rows.length, query, () => this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM agents ${clause}`, ...params)?.n ?? 0);
       return { items: rows.map(fromRow), total };
     });
   }

@@ -13,7 +13,7 @@ import type {
 import { isStorageError, StorageError } from '../storage-error.ts';
 import type { CallListQuery, CallStore, Page } from '../types.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import { limitOffset, parseJson } from './sql-helpers.ts';
+import { limitOffset, parseJson, totalOf } from './sql-helpers.ts';
 
 interface CallRow {
   id: string;
@@ -180,12 +180,12 @@ export class SqliteCallStore implements CallStore {
         params.push(query.until);
       }
       const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
-      const total = this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM calls ${clause}`, ...params)?.n ?? 0;
       const rows = this.#db.all<CallRow>(
         `SELECT ${COLUMNS} FROM calls ${clause} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`,
         ...params,
         ...limitOffset(query),
       );
+      const total = totalOf(rows.length, query, () => this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM calls ${clause}`, ...params)?.n ?? 0);
       return { items: rows.map(fromRow), total };
     });
   }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { StorageError } from '../storage-error.ts';
 import type { AgentToolDefinition, AgentToolRecord, AgentToolStore, NewAgentTool, Page, PageRequest } from '../types.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import { containsPattern, limitOffset, parseJson, searchText } from './sql-helpers.ts';
+import { containsPattern, limitOffset, parseJson, searchText, totalOf, trigramPhrase } from './sql-helpers.ts';
 
 export interface ToolRow {
   id: string;
@@ -71,13 +71,29 @@ export class SqliteToolStore implements AgentToolStore {
         params.push(query.type);
       }
       if (query.search !== undefined && query.search !== '') {
-        where.push("search_text LIKE ? ESCAPE '\\'");
-        params.push(containsPattern(query.search));
+        const phrase = trigramPhrase(query.search);
+        if (phrase === undefined) {
+          where.push("search_text LIKE ? ESCAPE '\\'");
+          params.push(containsPattern(query.search));
+        } else {
+          where.push('seq IN (SELECT rowid FROM agent_tools_search WHERE agent_tools_search MATCH ?)');
+          params.push(phrase);
+        }
       }
       const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
-      const total = this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM agent_tools ${clause}`, ...params)?.n ?? 0;
-      const rows = this.#db.all<ToolRow>(`SELECT ${TOOL_COLUMNS} FROM agent_tools ${clause} ORDER BY seq LIMIT ? OFFSET ?`, ...params, ...limitOffset(query));
-      return { items: rows.map(toolFromRow), total };
+      const count = (): number => this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM agent_tools ${clause}`, ...params)?.n ?? 0;
+      if (query.search === undefined || query.search === '') {
+        // Unfiltered or by type: the page stops after `limit` rows, the count walks an index.
+        const rows = this.#db.all<ToolRow>(`SELECT ${TOOL_COLUMNS} FROM agent_tools ${clause} ORDER BY seq LIMIT ? OFFSET ?`, ...params, ...limitOffset(query));
+        return { items: rows.map(toolFromRow), total: totalOf(rows.length, query, count) };
+      }
+      // A search runs once: the window count rides along with the page.
+      const rows = this.#db.all<ToolRow & { total_rows: number }>(
+        `SELECT ${TOOL_COLUMNS}, COUNT(*) OVER () AS total_rows FROM agent_tools ${clause} ORDER BY seq LIMIT ? OFFSET ?`,
+        ...params,
+        ...limitOffset(query),
+      );
+      return { items: rows.map(toolFromRow), total: rows[0]?.total_rows ?? totalOf(0, query, count) };
     });
   }
 

@@ -47,3 +47,11 @@ describe('secret masking', () => {
     expect(plain.llm.apiKey).toBe('a-new-real-key');
   });
 });
+
+describe('masking a spec stored under an older schema', () => {
+  it('masks what is there and does not throw on missing parts', () => {
+    const old = { name: 'old', llm: { apiKey: KEY }, tools: { http: [{ name: 't', automaticParameters: [{ name: 'k', knownValue: KEY }] }] } } as unknown as Parameters<typeof maskAgentSpec>[0];
+    expect(JSON.stringify(maskAgentSpec(old))).not.toContain(KEY);
+    expect(() => maskAgentSpec({ name: 'bare' } as unknown as Parameters<typeof maskAgentSpec>[0])).not.toThrow();
+  });
+});

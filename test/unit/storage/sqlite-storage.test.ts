@@ -7,7 +7,8 @@ import { openStorage } from '../../../src/storage/open-storage.ts';
 import { migrate, MIGRATIONS } from '../../../src/storage/sqlite/migrations.ts';
 import { SqliteDb } from '../../../src/storage/sqlite/sqlite-db.ts';
 import { SQLITE_FILE, SqliteStorage } from '../../../src/storage/sqlite/sqlite-storage.ts';
-import { agent, storageContract } from '../../support/storage-contract.ts';
+import { SqliteToolStore } from '../../../src/storage/sqlite/sqlite-tools.ts';
+import { agent, httpTool, storageContract } from '../../support/storage-contract.ts';
 
 storageContract('sqlite (temp directory)', {
   persistent: true,
@@ -67,10 +68,24 @@ describe('SqliteStorage', () => {
   it('a failing migration leaves no half-applied schema', () => {
     const db = new SqliteDb(':memory:');
     try {
-      const bad = [...MIGRATIONS, { version: 2, name: 'broken', sql: 'CREATE TABLE half (x TEXT); THIS IS NOT SQL;' }];
+      const last = MIGRATIONS.at(-1)?.version ?? 0;
+      const bad = [...MIGRATIONS, { version: last + 1, name: 'broken', sql: 'CREATE TABLE half (x TEXT); THIS IS NOT SQL;' }];
       expect(() => migrate(db, bad)).toThrow(expect.objectContaining({ code: 'CR_STORAGE_FAILED' }));
       expect(db.get<{ n: number }>("SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'half'")?.n).toBe(0);
-      expect(db.get<{ v: number }>('SELECT MAX(version) AS v FROM schema_migrations')?.v).toBe(1);
+      expect(db.get<{ v: number }>('SELECT MAX(version) AS v FROM schema_migrations')?.v).toBe(last);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('migrating a version 1 database indexes the tools it already holds for search', async () => {
+    const db = new SqliteDb(':memory:');
+    try {
+      migrate(db, MIGRATIONS.slice(0, 1));
+      const tools = new SqliteToolStore(db, () => 1);
+      await tools.create(httpTool('before-upgrade', { description: 'Stored under schema one' }));
+      expect(migrate(db)).toBe(MIGRATIONS.at(-1)?.version);
+      expect((await tools.list({ page: 1, limit: 10, search: 'schema one' })).items.map((t) => t.name)).toEqual(['before-upgrade']);
     } finally {
       db.close();
     }
