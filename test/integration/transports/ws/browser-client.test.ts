@@ -86,6 +86,17 @@ interface PageState {
   error: string | null;
 }
 
+/** The little of the page's globals the test reads. */
+interface PageElement {
+  readonly textContent: string | null;
+  readonly dataset: Record<string, string | undefined>;
+  readonly classList: { contains(name: string): boolean };
+}
+interface PageGlobals {
+  readonly callroom: PageState;
+  readonly document: { querySelector(s: string): PageElement | null; querySelectorAll(s: string): Iterable<PageElement> };
+}
+
 describe('browser client (headless Chromium)', () => {
   it('joins, streams the microphone at 16 kHz, plays the echo, shows state and transcript, answers a client tool', { timeout: 120_000 }, async () => {
     const record: SessionRecord = { inboundRms: [] };
@@ -106,7 +117,9 @@ describe('browser client (headless Chromium)', () => {
 
     await page.goto(`${h.httpBase}/client/?joinUrl=${encodeURIComponent(h.joinUrl('browser-call'))}`);
     await page.click('#join');
-    const read = (): Promise<PageState> => page.evaluate(() => (window as unknown as { callroom: PageState }).callroom);
+    // Page-side functions see the page through `globalThis` (this project compiles without the DOM library);
+    // they run through the DevTools protocol, so the page's CSP (no eval) stays on.
+    const read = (): Promise<PageState> => page.evaluate(() => (globalThis as unknown as PageGlobals).callroom);
 
     // The client tool reaches the page as a card; answer it from the form.
     await page.waitForSelector('.card .send-result', { timeout: 30_000 });
@@ -114,14 +127,14 @@ describe('browser client (headless Chromium)', () => {
     expect(JSON.parse((await page.textContent('.card pre')) ?? '{}')).toEqual({ orderNumber: '4567' });
     await page.fill('.card textarea', 'order 4567 shipped');
     await page.click('.card .send-result');
-    await page.waitForFunction(() => document.querySelector('#transcript')?.textContent?.includes('The app says: order 4567 shipped'), undefined, {
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.querySelector('#transcript')?.textContent?.includes('The app says: order 4567 shipped'), undefined, {
       timeout: 15_000,
     });
 
     // Audio both ways: the mic frames reached the session, the echo came back and played.
     await page.waitForFunction(
       () => {
-        const s = (window as unknown as { callroom: PageState }).callroom.stats;
+        const s = (globalThis as unknown as PageGlobals).callroom.stats;
         return s.framesReceived >= 100 && (s.playback?.played ?? 0) >= 16000;
       },
       undefined,
@@ -140,7 +153,13 @@ describe('browser client (headless Chromium)', () => {
     const loud = record.inboundRms.filter((r) => r > 300).length;
     expect(loud / record.inboundRms.length).toBeGreaterThan(0.3);
     expect(await page.getAttribute('#state', 'data-state')).toBe('listening');
-    const transcript = await page.$$eval('#transcript li', (items) => items.map((li) => ({ role: (li as HTMLElement).dataset.role, text: li.textContent, partial: li.classList.contains('partial') })));
+    const transcript = await page.evaluate(() =>
+      [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#transcript li')].map((li) => ({
+        role: li.dataset.role,
+        text: li.textContent,
+        partial: li.classList.contains('partial'),
+      })),
+    );
     expect(transcript).toEqual([
       { role: 'user', text: 'You: I would like to check the status of my order.', partial: false },
       { role: 'assistant', text: 'Agent: The app says: order 4567 shipped', partial: false },
@@ -152,7 +171,7 @@ describe('browser client (headless Chromium)', () => {
     await page.click('#hangup');
     const end: LegEnd = await leg.ended;
     expect(end).toEqual({ reason: 'remote-hangup', detail: 'client sent hang_up' });
-    await page.waitForFunction(() => (window as unknown as { callroom: PageState }).callroom.ended !== null, undefined, { timeout: 5_000 });
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).callroom.ended !== null, undefined, { timeout: 5_000 });
     expect((await read()).ended).toMatchObject({ reason: 'remote-hangup' });
     expect(consoleErrors).toEqual([]);
   });
