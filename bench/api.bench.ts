@@ -134,22 +134,22 @@ export async function run(): Promise<BenchResult[]> {
     const base = h.baseUrl as string;
 
     const searches: Array<[string, string]> = [
-      ['lookup_0042', 'a name'],
-      ['region%2042%2C', 'a phrase every row shares but one in 100 completes'],
-      ['no-such-tool', 'nothing'],
-      ['', 'empty: the first page'],
+      ['lookup_0042', 'name'],
+      ['region%2042%2C', 'shared trigrams'],
+      ['no-such-tool', 'no match'],
+      ['', 'empty, first page'],
     ];
     for (const [term, what] of searches) {
       const url = `/agent-tools?search=${term}`;
       const total = ((await h.request('GET', url)).body as { total: number }).total;
-      results.push(...figures(`GET ${url} (${what}; ${total} of ${TOOLS} match)`, await load(`${base}${url}`, 'GET'), 200));
+      results.push(...figures(`GET ${url} [${what}, ${total} hits]`, await load(`${base}${url}`, 'GET'), 200));
     }
 
     const agent = (await h.request('POST', '/agents', { name: 'bench' })).body as { id: string };
     const tool = (await h.request('GET', '/agent-tools?limit=1')).body as { items: Array<{ id: string }> };
     await h.request('POST', `/agents/${agent.id}/tools`, { toolIds: [tool.items[0]?.id] });
     const body = { agentId: agent.id, medium: { type: 'websocket', inputSampleRate: 16000, outputSampleRate: 24000 }, metadata: { bench: '1' } };
-    results.push(...figures('POST /calls (websocket, fake CallsPort)', await load(`${base}/calls`, 'POST', body), 201));
+    results.push(...figures('POST /calls [websocket, fake port]', await load(`${base}/calls`, 'POST', body), 201));
   } finally {
     await h.close();
     await rm(dir, { recursive: true, force: true });
