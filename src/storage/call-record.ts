@@ -141,7 +141,7 @@ export interface CallStartedData {
  * An event of a call, as the call layer publishes it. `at` (ISO 8601) defaults to the moment of publishing.
  * Tool arguments are never part of an event: automatic parameters may be secrets.
  */
-export type CallEvent =
+export type CallWebhookEvent =
   | { readonly type: 'call.started'; readonly callId: string; readonly at?: string; readonly data: CallStartedData }
   | { readonly type: 'call.transcript'; readonly callId: string; readonly at?: string; readonly data: TranscriptEntry }
   | { readonly type: 'call.tool'; readonly callId: string; readonly at?: string; readonly data: CallToolData }

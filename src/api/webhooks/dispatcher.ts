@@ -4,7 +4,7 @@ import { WEBHOOK_EVENT_TYPES, type Config } from '../../config/schema.ts';
 import { systemClock, type Clock } from '../../core/clock.ts';
 import { errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { CallEvent, CallEventType } from '../../storage/call-record.ts';
+import type { CallWebhookEvent, CallEventType } from '../../storage/call-record.ts';
 import type { WebhookRecord, WebhookStore } from '../../storage/types.ts';
 import { EndpointQueue, type DeliverySettings, type EndpointStats, type EndpointTarget } from './endpoint-queue.ts';
 
@@ -146,7 +146,7 @@ export class WebhookDispatcher {
   }
 
   /** Queue an event for every endpoint that wants its type. Synchronous; never throws. */
-  publish(event: CallEvent): void {
+  publish(event: CallWebhookEvent): void {
     try {
       if (this.#closed) return;
       if (event === null || typeof event !== 'object' || !KNOWN_TYPES.has(event.type) || typeof event.callId !== 'string' || event.callId === '') {

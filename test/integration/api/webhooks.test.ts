@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../../src/api/webhooks/signature.ts';
-import type { CallEvent } from '../../../src/storage/call-record.ts';
+import type { CallWebhookEvent } from '../../../src/storage/call-record.ts';
 import { startApiHarness, type ApiHarness } from '../../support/api-harness.ts';
 
 const CONFIG_SECRET = 'config-secret-0123456789';
@@ -73,8 +73,8 @@ afterEach(async () => {
   await dead.stop();
 });
 
-function callEvents(callId: string, turns: number): CallEvent[] {
-  const events: CallEvent[] = [{ type: 'call.started', callId, data: { agentId: null, agentName: 'bot', medium: { type: 'websocket', inputSampleRate: 16000, outputSampleRate: 16000 }, metadata: {} } }];
+function callEvents(callId: string, turns: number): CallWebhookEvent[] {
+  const events: CallWebhookEvent[] = [{ type: 'call.started', callId, data: { agentId: null, agentName: 'bot', medium: { type: 'websocket', inputSampleRate: 16000, outputSampleRate: 16000 }, metadata: {} } }];
   for (let i = 0; i < turns; i++) {
     events.push({ type: 'call.transcript', callId, data: { role: i % 2 === 0 ? 'user' : 'assistant', text: `turn ${i} ✓`, atMs: i * 100 } });
     events.push({ type: 'call.tool', callId, data: { phase: 'started', toolCallId: `t${i}`, name: 'lookup', startedAtMs: i * 100 + 10 } });
@@ -105,7 +105,7 @@ describe('webhook delivery to real endpoints', () => {
     const calls = ['call-a', 'call-b', 'call-c'];
     const streams = calls.map((c) => callEvents(c, 3));
     // Interleave the calls as a busy gateway would.
-    for (let i = 0; i < (streams[0]?.length ?? 0); i++) for (const s of streams) h.webhooks.publish(s[i] as CallEvent);
+    for (let i = 0; i < (streams[0]?.length ?? 0); i++) for (const s of streams) h.webhooks.publish(s[i] as CallWebhookEvent);
     await h.webhooks.flush();
 
     const perEvent = streams[0]?.length ?? 0;
@@ -146,7 +146,7 @@ describe('webhook delivery to real endpoints', () => {
     await gone.stop();
     const r = await h.request('POST', '/webhooks', { url, secret: 'gone-secret-0123456789' });
     const id = (r.body as { id: string }).id;
-    h.webhooks.publish(callEvents('x', 0)[0] as CallEvent);
+    h.webhooks.publish(callEvents('x', 0)[0] as CallWebhookEvent);
     await h.webhooks.flush();
     expect((await h.request('GET', `/webhooks/${id}`)).body).toMatchObject({ stats: { failed: 1, retries: 3, lastError: 'ECONNREFUSED', lastStatus: null } });
   });

@@ -5,7 +5,7 @@ import type { DeliverySettings } from '../../../../src/api/webhooks/endpoint-que
 import { signWebhook, verifyWebhookSignature } from '../../../../src/api/webhooks/signature.ts';
 import { FakeClock } from '../../../../src/core/clock.ts';
 import { silentLogger } from '../../../../src/core/logger.ts';
-import type { CallEvent } from '../../../../src/storage/call-record.ts';
+import type { CallWebhookEvent } from '../../../../src/storage/call-record.ts';
 
 const SECRET = 'whsec-0123456789abcdef';
 const settings: DeliverySettings = { maxAttempts: 4, initialBackoffMs: 1000, maxBackoffMs: 5000, timeoutMs: 2000, queueSize: 100, concurrency: 4 };
@@ -43,7 +43,7 @@ async function settle(n = 5): Promise<void> {
   for (let i = 0; i < n; i++) await tick();
 }
 
-function transcript(callId: string, text: string): CallEvent {
+function transcript(callId: string, text: string): CallWebhookEvent {
   return { type: 'call.transcript', callId, data: { role: 'user', text, atMs: 1 } };
 }
 
@@ -217,7 +217,7 @@ describe('WebhookDispatcher', () => {
     const circular: Record<string, unknown> = {};
     circular['self'] = circular;
     const bad: unknown[] = [null, undefined, 42, {}, { type: 'call.nope', callId: 'c', data: {} }, { type: 'call.transcript', callId: '', data: {} }, { type: 'call.transcript', callId: 'c', data: circular }, { type: 'call.tool', callId: 'c', data: { big: 10n } }];
-    for (const e of bad) expect(() => d.publish(e as CallEvent)).not.toThrow();
+    for (const e of bad) expect(() => d.publish(e as CallWebhookEvent)).not.toThrow();
     await settle();
     expect(f.sent).toHaveLength(0);
     expect(await metrics.metrics()).toContain(`callroom_webhook_publish_errors_total ${bad.length}`);
