@@ -6,7 +6,7 @@
 
 import { seqDiff } from './rtp/sequence.ts';
 
-/** What the buffer needs from a packet. `ssrc`, when present, resets the buffer when the source changes. */
+/** What the buffer needs from a packet. `ssrc`, when present, tells sources apart (a new one is followed). */
 export interface JitterPacket {
   readonly sequenceNumber: number;
   readonly ssrc?: number;
@@ -18,8 +18,12 @@ export const LOST: unique symbol = Symbol('jitter-buffer.lost');
 /** A packet to play, LOST (conceal), or null (nothing playing: buffering or the sender is silent). */
 export type JitterPop<T> = T | typeof LOST | null;
 
-/** What happened to a pushed packet. */
-export type JitterPushResult = 'accepted' | 'duplicate' | 'late' | 'dropped';
+/**
+ * What happened to a pushed packet. 'held': it may start a new stream (another SSRC, a sequence number that does
+ * not fit the current one, or one behind the playout point); it is kept aside and played if the next packet
+ * follows it, else dropped (counted late when it was behind the playout point, dropped otherwise).
+ */
+export type JitterPushResult = 'accepted' | 'duplicate' | 'held';
 
 export interface JitterBufferOptions {
   /** Duration of one packet; `pop()` is called once per frame. Default 20 ms. */
@@ -37,46 +41,82 @@ export interface JitterBufferStats {
   received: number;
   /** Network loss: sequence numbers never received (RFC 3550 §6.4.1 "expected - received"), never negative. */
   lost: number;
-  /** Arrived after their playout slot had passed (already concealed), dropped. */
+  /** Arrived after their playout slot had passed (already concealed) and did not start a new stream: dropped. */
   late: number;
   duplicate: number;
   /** Arrived after a packet with a higher sequence number. */
   reordered: number;
   /** LOST markers returned by `pop()`. */
   concealed: number;
-  /** Dropped to keep the buffered span under `maxDepthMs`, or implausible jumps not (yet) confirmed. */
+  /** Dropped to keep the buffered span under `maxDepthMs`, or held packets that the next packet did not confirm. */
   dropped: number;
-  /** Restarts because the source or its sequence space changed. */
+  /** `reset()` calls: everything buffered discarded. */
   resets: number;
+  /** Discontinuities followed without a reset: a new SSRC, a sequence restart or jump, confirmed by two packets. */
+  resyncs: number;
 }
 
-/** RFC 3550 §A.1: jumps larger than these are a restarted sender, confirmed by two packets in sequence. */
-const MAX_DROPOUT = 3000;
+/**
+ * RFC 3550 §A.1: a packet up to MAX_MISORDER behind the highest is a duplicate or reordered; further behind (or
+ * further ahead than the buffer can hold) it is a jump, taken as a new sequence space once the next packet
+ * follows it.
+ */
 const MAX_MISORDER = 100;
 const SEEN_WINDOW = 1024;
+/**
+ * A network duplicate arrives within a frame or two of its original. The same sequence number arriving later
+ * than this is not a duplicate but a sender that restarted its numbering a little way back (a replayed prompt).
+ */
+const DUPLICATE_TICKS = 2;
+/**
+ * The packet after a held one confirms a new stream when it is at most this far ahead of it in sequence (or the
+ * one just before it: the pair swapped). RFC 3550 §A.1 asks for two packets in sequence; one lost between them
+ * still shows a stream, not a stray.
+ */
+const CONFIRM_STEP = 2;
+/** Arrival jitter allowed when judging whether a gap in sequence numbers is loss (see `push`), in frames. */
+const GAP_SLACK_TICKS = 2;
 
-/** Jitter buffer keyed by 16-bit sequence number, handling the 65535 -> 0 wrap. */
+/**
+ * Jitter buffer keyed by 16-bit sequence number, handling the 65535 -> 0 wrap and stream discontinuities the way
+ * RFC 3550 §A.1 resynchronises (two packets in sequence), without losing either of them and without a gap: a
+ * confirmed new stream (new SSRC, sequence restart, large jump, a replay of old sequence numbers) is renumbered
+ * to continue right after what is buffered, so playout goes on from the old stream into the new one.
+ */
 export class JitterBuffer<T extends JitterPacket> {
   readonly #slots: Array<T | undefined>;
   readonly #mask: number;
   readonly #prefetch: number;
   readonly #maxSpan: number;
   readonly #maxConceal: number;
-  /** Last sequence number accepted at each index mod SEEN_WINDOW, -1 if none: duplicate detection. */
+  /** Last internal sequence number accepted at each index mod SEEN_WINDOW, -1 if none: duplicate detection. */
   readonly #seen = new Int32Array(SEEN_WINDOW).fill(-1);
+  /** The `pop()` count when that entry was accepted: a "duplicate" long after the original is a replay. */
+  readonly #seenTick = new Float64Array(SEEN_WINDOW);
+  #tick = 0;
   #count = 0;
   #playing = false;
   #everPlayed = false;
+  /** Internal sequence numbers: the packet's own plus this offset (mod 2^16), so a new stream can continue the old. */
+  #offset = 0;
   #nextSeq = 0;
   #has = false;
   #highest = 0;
   #highestExt = 0;
+  /** The `pop()` count when the highest packet arrived. */
+  #highestTick = 0;
   #baseExt = 0;
   #unique = 0;
   #ssrc: number | undefined = undefined;
   #emptyRun = 0;
-  /** Sequence number that would confirm an implausible jump (RFC 3550 §A.1 bad_seq), -1 if none. */
-  #badSeq = -1;
+  /** Ticks spent buffering since the first packet of a talk spurt arrived. */
+  #waited = 0;
+  /** A packet that may start a new stream, waiting for the next packet to confirm it. */
+  #held: T | undefined = undefined;
+  /** The held packet was behind the playout point of the current stream (late, if nothing confirms it). */
+  #heldLate = false;
+  /** The `pop()` count when the held packet arrived. */
+  #heldTick = 0;
   readonly #stats: JitterBufferStats = {
     received: 0,
     lost: 0,
@@ -86,6 +126,7 @@ export class JitterBuffer<T extends JitterPacket> {
     concealed: 0,
     dropped: 0,
     resets: 0,
+    resyncs: 0,
   };
 
   constructor(opts: JitterBufferOptions = {}) {
@@ -113,77 +154,81 @@ export class JitterBuffer<T extends JitterPacket> {
 
   /** Snapshot of the counters. */
   stats(): JitterBufferStats {
-    const expected = this.#has ? this.#highestExt - this.#baseExt + 1 : 0;
-    return { ...this.#stats, lost: this.#stats.lost + Math.max(0, expected - this.#unique) };
+    return { ...this.#stats, lost: this.#stats.lost + this.#currentLost() };
   }
 
   /** Add a received packet. Never throws; the result says whether it was kept. */
   push(pkt: T): JitterPushResult {
     this.#stats.received++;
-    const s = pkt.sequenceNumber & 0xffff;
-    if (pkt.ssrc !== undefined && this.#ssrc !== undefined && pkt.ssrc !== this.#ssrc) this.#restart();
-    this.#ssrc = pkt.ssrc;
-
+    const raw = pkt.sequenceNumber & 0xffff;
     if (!this.#has) {
-      this.#has = true;
-      this.#highest = s;
-      this.#highestExt = s;
-      this.#baseExt = s;
-      this.#nextSeq = s;
-    } else {
+      this.#begin(pkt.ssrc, raw);
+      return this.#accept(pkt, raw);
+    }
+    let late = false;
+    if (pkt.ssrc === undefined || this.#ssrc === undefined || pkt.ssrc === this.#ssrc) {
+      const s = (raw + this.#offset) & 0xffff;
       const ahead = seqDiff(s, this.#highest);
-      if (ahead > MAX_DROPOUT || ahead < -MAX_DROPOUT) {
-        // A restarted sender or garbage: act only when the next packet confirms the new sequence space.
-        if (s !== this.#badSeq) {
-          this.#badSeq = (s + 1) & 0xffff;
-          this.#stats.dropped++;
-          return 'dropped';
+      // In order: the next packet always (a burst after a stall is bounded by dropping the oldest). After a gap
+      // only if it looks like loss: the buffer holds it without dropping what is buffered, and no more numbers
+      // are missing than frames have passed. Otherwise the sender skipped numbers: a jump, to be confirmed.
+      if (ahead === 1) return this.#current(pkt, s);
+      if (ahead > 1 && seqDiff(s, this.#nextSeq) < this.#maxSpan && ahead - 1 <= this.#tick - this.#highestTick + GAP_SLACK_TICKS) {
+        return this.#current(pkt, s);
+      }
+      if (ahead <= 0 && ahead >= -MAX_MISORDER) {
+        const idx = s & (SEEN_WINDOW - 1);
+        const seen = this.#seen[idx] === s;
+        // A network duplicate arrives close to its original; the same number much later is a replayed stream.
+        if (seen && this.#tick - (this.#seenTick[idx] as number) <= DUPLICATE_TICKS) {
+          this.#dropHeld();
+          this.#stats.duplicate++;
+          return 'duplicate';
         }
-        this.#restart();
-        this.#stats.received--; // counted again by the re-push as the first packet of the new stream
-        return this.push(pkt);
-      }
-      this.#badSeq = -1;
-      const idx = s & (SEEN_WINDOW - 1);
-      if (ahead <= 0 && -ahead < SEEN_WINDOW && this.#seen[idx] === s) {
-        this.#stats.duplicate++;
-        return 'duplicate';
-      }
-      if (ahead > 0) {
-        this.#highestExt += ahead;
-        this.#highest = s;
-      } else {
-        this.#stats.reordered++;
-      }
-      if (seqDiff(s, this.#nextSeq) < 0) {
-        if (this.#everPlayed || -ahead > MAX_MISORDER) {
-          this.#seen[idx] = s;
-          this.#unique++;
-          this.#stats.late++;
-          return 'late';
+        if (!seen && (seqDiff(s, this.#nextSeq) >= 0 || (!this.#everPlayed && -ahead < this.#maxSpan))) {
+          // Reordered but in time, or reordered during the first prefetch (playout then starts earlier).
+          return this.#current(pkt, s);
         }
-        this.#nextSeq = s; // reordered during the first prefetch: start earlier
+        // Behind the playout point: late, unless the next packet follows it (a sender that restarted its
+        // numbering a little way back), so it is held like the start of a new stream.
+        late = !seen;
       }
     }
-
-    this.#seen[s & (SEEN_WINDOW - 1)] = s;
-    this.#unique++;
-    const slot = s & this.#mask;
-    if (this.#slots[slot] === undefined) this.#count++;
-    this.#slots[slot] = pkt;
-    // Bound latency: a sender whose clock runs fast, or a burst after a stall, must not grow the delay forever.
-    while (seqDiff(this.#highest, this.#nextSeq) >= this.#maxSpan) this.#dropHead();
-    return 'accepted';
+    // Another source, or a sequence number that does not fit: a new stream if the next packet follows it, one
+    // lost packet between them allowed (or comes just before it: the first two packets of a stream swapped).
+    const held = this.#held;
+    const step = held !== undefined && held.ssrc === pkt.ssrc ? seqDiff(raw, held.sequenceNumber & 0xffff) : 0;
+    if (held !== undefined && step !== 0 && step >= -1 && step <= CONFIRM_STEP) {
+      this.#held = undefined;
+      if (step > 0) {
+        this.#resync(held);
+        this.#accept(held, (held.sequenceNumber + this.#offset) & 0xffff, this.#heldTick);
+        return this.#accept(pkt, (raw + this.#offset) & 0xffff);
+      }
+      this.#resync(pkt);
+      this.#accept(pkt, (raw + this.#offset) & 0xffff);
+      return this.#accept(held, (held.sequenceNumber + this.#offset) & 0xffff, this.#heldTick);
+    }
+    this.#dropHeld();
+    this.#held = pkt;
+    this.#heldLate = late;
+    this.#heldTick = this.#tick;
+    return 'held';
   }
 
   /** Called once per frame tick: the next packet, LOST to conceal, or null when nothing is playing. */
   pop(): JitterPop<T> {
+    this.#tick++;
     if (!this.#playing) {
       if (this.#count === 0) return null;
       // After a silence, start at the first buffered packet rather than concealing the gap before it.
       while (this.#slots[this.#nextSeq & this.#mask] === undefined) this.#nextSeq = (this.#nextSeq + 1) & 0xffff;
-      if (seqDiff(this.#highest, this.#nextSeq) + 1 < this.#prefetch) return null;
+      // Start once the prefetch is buffered, or once it has been waited for: a talk spurt shorter than the
+      // prefetch (a short word, a blip of comfort noise) still plays.
+      this.#waited++;
+      if (seqDiff(this.#highest, this.#nextSeq) + 1 < this.#prefetch && this.#waited < this.#prefetch) return null;
       this.#playing = true;
+      this.#waited = 0;
       this.#everPlayed = true;
       this.#emptyRun = 0;
     }
@@ -215,24 +260,95 @@ export class JitterBuffer<T extends JitterPacket> {
 
   /** Forget everything buffered and the stream position (keeps counters). */
   reset(): void {
+    this.#stats.lost += this.#currentLost();
+    this.#unique = 0;
+    this.#stats.resets++;
     this.#slots.fill(undefined);
     this.#count = 0;
     this.#playing = false;
     this.#everPlayed = false;
     this.#has = false;
     this.#ssrc = undefined;
-    this.#badSeq = -1;
+    this.#offset = 0;
+    this.#held = undefined;
     this.#emptyRun = 0;
+    this.#waited = 0;
     this.#seen.fill(-1);
   }
 
-  #restart(): void {
-    // Keep loss accounting of the old stream, then start a fresh sequence space.
+  /** A packet of the current stream at internal number `s`: in order, or reordered in time. */
+  #current(pkt: T, s: number): JitterPushResult {
+    this.#dropHeld();
+    if (seqDiff(s, this.#nextSeq) < 0) {
+      // Newer than anything received yet behind the playout point: the buffer ran dry and concealed ahead of it
+      // (a short pause, a late burst): not lost, only late, so it plays now, a frame later than planned. Or a
+      // packet reordered during the first prefetch: playout starts earlier.
+      this.#nextSeq = s;
+    }
+    return this.#accept(pkt, s);
+  }
+
+  #accept(pkt: T, s: number, arrivedTick = this.#tick): JitterPushResult {
+    const idx = s & (SEEN_WINDOW - 1);
+    this.#seen[idx] = s;
+    this.#seenTick[idx] = arrivedTick;
+    this.#unique++;
+    const ahead = seqDiff(s, this.#highest);
+    if (ahead > 0) {
+      this.#highestExt += ahead;
+      this.#highest = s;
+      this.#highestTick = arrivedTick;
+    } else {
+      this.#stats.reordered++;
+    }
+    const slot = s & this.#mask;
+    if (this.#slots[slot] === undefined) this.#count++;
+    this.#slots[slot] = pkt;
+    // Bound latency: a sender whose clock runs fast, or a burst after a stall, must not grow the delay forever.
+    while (seqDiff(this.#highest, this.#nextSeq) >= this.#maxSpan) this.#dropHead();
+    return 'accepted';
+  }
+
+  #begin(ssrc: number | undefined, raw: number): void {
+    this.#has = true;
+    this.#ssrc = ssrc;
+    this.#offset = 0;
+    // As if the packet before the first had been the highest: the first one is then simply "in order".
+    this.#highest = (raw - 1) & 0xffff;
+    this.#highestExt = raw - 1;
+    this.#baseExt = raw;
+    this.#nextSeq = raw;
+  }
+
+  /**
+   * Follow a new stream starting at `first` (its own sequence number): renumber it to continue right after the
+   * old one's highest packet, so what is buffered plays first and the new stream follows without a gap (frames
+   * concealed past the old stream's end were an underrun: the new stream is not late for them).
+   */
+  #resync(first: T): void {
+    this.#stats.resyncs++;
+    this.#ssrc = first.ssrc ?? this.#ssrc;
+    const next = (this.#highest + 1) & 0xffff;
+    this.#offset = (next - (first.sequenceNumber & 0xffff)) & 0xffff;
+    if (seqDiff(this.#nextSeq, next) > 0) this.#nextSeq = next;
+  }
+
+  /** The held packet was not the start of a new stream: a late packet, or a stray. */
+  #dropHeld(): void {
+    if (this.#held === undefined) return;
+    this.#held = undefined;
+    if (this.#heldLate) {
+      this.#unique++; // received, only too late: not network loss
+      this.#stats.reordered++;
+      this.#stats.late++;
+    } else {
+      this.#stats.dropped++;
+    }
+  }
+
+  #currentLost(): number {
     const expected = this.#has ? this.#highestExt - this.#baseExt + 1 : 0;
-    this.#stats.lost += Math.max(0, expected - this.#unique);
-    this.#unique = 0;
-    this.#stats.resets++;
-    this.reset();
+    return Math.max(0, expected - this.#unique);
   }
 
   #dropHead(): void {

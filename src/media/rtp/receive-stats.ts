@@ -3,9 +3,14 @@
  * number, cumulative loss, and interarrival jitter. Allocation-free per packet.
  */
 
-import { seqDiff } from './sequence.ts';
-
 const MAX_DROPOUT = 3000;
+const MAX_MISORDER = 100;
+/**
+ * A change in transit time larger than this (in seconds) is not network jitter but a timestamp discontinuity (a
+ * new source behind the same SSRC, a sender that reset its clock): the jitter estimate restarts from it instead
+ * of absorbing a jump of minutes into J.
+ */
+const MAX_TRANSIT_STEP_S = 3;
 
 /** The fields of an RTP packet the statistics look at. */
 export interface StatsPacket {
@@ -19,6 +24,10 @@ export class RtpReceiveStats {
   packets = 0;
   /** Octets of those datagrams. */
   bytes = 0;
+  /** New sequence spaces followed: a new SSRC, or a restart confirmed by the next packet (§A.1). */
+  restarts = 0;
+  /** Packets whose timestamp did not fit the arrival time (see MAX_TRANSIT_STEP_S): the jitter estimate restarted. */
+  timestampJumps = 0;
   #has = false;
   #ssrc = 0;
   #maxSeq = 0;
@@ -67,24 +76,30 @@ export class RtpReceiveStats {
     this.bytes += size;
     const seq = pkt.sequenceNumber;
     if (!this.#has || pkt.ssrc !== this.#ssrc) {
-      if (this.#has) this.#lostBefore += this.#currentLost();
+      if (this.#has) {
+        this.#lostBefore += this.#currentLost();
+        this.restarts++;
+      }
       this.#init(pkt.ssrc, seq);
     } else {
-      const delta = seqDiff(seq, this.#maxSeq);
-      if (delta > MAX_DROPOUT || delta < -MAX_DROPOUT) {
-        // §A.1: a big jump is a restarted sender only if the next packet follows it.
+      // §A.1: up to MAX_DROPOUT ahead is in order (with a gap), up to MAX_MISORDER behind a duplicate or
+      // reordered packet; anything else is a jump, a restarted sender only if the next packet follows it.
+      const udelta = (seq - this.#maxSeq) & 0xffff;
+      if (udelta < MAX_DROPOUT) {
+        if (udelta !== 0) {
+          if (seq < this.#maxSeq) this.#cycles += 65536;
+          this.#maxSeq = seq;
+        }
+        this.#received++;
+      } else if (udelta <= 65536 - MAX_MISORDER) {
         if (seq !== this.#badSeq) {
           this.#badSeq = (seq + 1) & 0xffff;
           return;
         }
         this.#lostBefore += this.#currentLost();
+        this.restarts++;
         this.#init(pkt.ssrc, seq);
       } else {
-        this.#badSeq = -1;
-        if (delta > 0) {
-          if (seq < this.#maxSeq) this.#cycles += 65536;
-          this.#maxSeq = seq;
-        }
         this.#received++;
       }
     }
@@ -94,7 +109,8 @@ export class RtpReceiveStats {
     const transit = (arrival - pkt.timestamp) | 0;
     if (this.#hasTransit && clockRate === this.#jitterRate) {
       const d = Math.abs((transit - this.#lastTransit) | 0);
-      this.#jitter += (d - this.#jitter) / 16;
+      if (d > MAX_TRANSIT_STEP_S * clockRate) this.timestampJumps++;
+      else this.#jitter += (d - this.#jitter) / 16;
     } else if (clockRate !== this.#jitterRate) {
       this.#jitter = 0;
     }

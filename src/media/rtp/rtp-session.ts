@@ -178,7 +178,7 @@ export class RtpSession implements PacerClient {
       throw new CallroomError('CR_RTP_REMOTE_INVALID', 'remote address family differs from the bound socket');
     }
     this.#remote = remote;
-    this.#latch.learn();
+    this.#latch.learn(remote);
   }
 
   /**

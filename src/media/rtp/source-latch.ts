@@ -19,6 +19,9 @@ export class SourceLatch {
   readonly #relatchAfterMs: number;
   #learning = true;
   #heardMs = 0;
+  /** The address the last SDP gave, while it may still take over from another source latched since. */
+  #signalled: RtpRemote | null = null;
+  #preferUntilMs = -Infinity;
 
   /** `relatchAfterMs` >= 0 (Infinity: never, except after `learn()`). */
   constructor(relatchAfterMs: number = DEFAULT_RELATCH_AFTER_MS) {
@@ -31,9 +34,16 @@ export class SourceLatch {
     return this.#learning;
   }
 
-  /** Latch to the next source that sends valid RTP, whatever it is (a new SDP offer or answer). */
-  learn(): void {
+  /**
+   * Latch to the next source that sends valid RTP, whatever it is (a new SDP offer or answer). When the SDP gave
+   * `signalled`, that address still takes over from whatever was latched first for `relatchAfterMs` after the
+   * first packet: after a re-INVITE the old source often sends a few more packets before the new one starts,
+   * and must not hold the latch against the address the peer just signalled.
+   */
+  learn(signalled: RtpRemote | null = null): void {
     this.#learning = true;
+    this.#signalled = signalled;
+    this.#preferUntilMs = -Infinity;
   }
 
   /**
@@ -41,10 +51,21 @@ export class SourceLatch {
    * learning, else the latched source). On 'latch' the caller moves its destination to `from`.
    */
   admit(current: RtpRemote | null, from: RtpRemote, nowMs: number): LatchVerdict {
-    const same = current !== null && current.port === from.port && current.address === from.address;
-    if (!same && !this.#learning && nowMs - this.#heardMs < this.#relatchAfterMs) return 'refuse';
-    this.#learning = false;
+    const same = current !== null && sameAddress(current, from);
+    if (!same && !this.#learning && nowMs - this.#heardMs < this.#relatchAfterMs) {
+      const s = this.#signalled;
+      if (s === null || nowMs >= this.#preferUntilMs || !sameAddress(s, from)) return 'refuse';
+      this.#preferUntilMs = -Infinity; // the signalled address took over: locked to it from now on
+    } else if (this.#learning) {
+      this.#learning = false;
+      const s = this.#signalled;
+      this.#preferUntilMs = s !== null && !sameAddress(s, from) ? nowMs + this.#relatchAfterMs : -Infinity;
+    }
     this.#heardMs = nowMs;
     return same ? 'current' : 'latch';
   }
+}
+
+function sameAddress(a: RtpRemote, b: RtpRemote): boolean {
+  return a.port === b.port && a.address === b.address;
 }

@@ -47,6 +47,48 @@ describe('RtpReceiveStats', () => {
   });
 });
 
+describe('RtpReceiveStats discontinuities (RFC 3550 §A.1)', () => {
+  it('takes a restart a few hundred numbers back as a new sequence space once the next packet follows it', () => {
+    const s = new RtpReceiveStats();
+    for (let i = 0; i < 300; i++) s.update(pkt(1000 + i, i * 160), 172, i * 20, 8000, true);
+    s.update(pkt(1000, 300 * 160), 172, 6000, 8000, true); // 299 back: beyond MAX_MISORDER, a jump
+    expect(s.restarts).toBe(0);
+    s.update(pkt(1001, 301 * 160), 172, 6020, 8000, true);
+    expect(s.restarts).toBe(1);
+    for (let i = 2; i < 100; i++) s.update(pkt(1000 + i, (300 + i) * 160), 172, 6000 + i * 20, 8000, true);
+    expect(s.extendedHighest).toBe(1099);
+    expect(s.lost).toBe(0); // the new space starts at the confirming packet (§A.1 init_seq)
+  });
+
+  it('counts packets up to MAX_MISORDER behind as received duplicates or reordered ones, not as a restart', () => {
+    const s = new RtpReceiveStats();
+    for (let i = 0; i < 200; i++) s.update(pkt(i, i * 160), 172, i * 20, 8000, true);
+    s.update(pkt(150, 150 * 160), 172, 4000, 8000, true);
+    s.update(pkt(151, 151 * 160), 172, 4000, 8000, true);
+    expect(s.restarts).toBe(0);
+    expect(s.extendedHighest).toBe(199);
+    expect(s.lost).toBe(0);
+  });
+
+  it('counts a new SSRC as a restart and keeps the old source loss', () => {
+    const s = new RtpReceiveStats();
+    for (const seq of [1, 2, 4]) s.update(pkt(seq, seq * 160, 1), 172, seq * 20, 8000, true);
+    s.update(pkt(500, 0, 2), 172, 100, 8000, true);
+    expect(s).toMatchObject({ restarts: 1, lost: 1, ssrc: 2 });
+  });
+
+  it('does not let a timestamp jump into the jitter estimate, and goes on from the new timing', () => {
+    const s = new RtpReceiveStats();
+    for (let i = 0; i < 20; i++) s.update(pkt(i, i * 160), 172, i * 20, 8000, true);
+    s.update(pkt(20, 0x7fff0000), 172, 400, 8000, true); // timestamps restarted somewhere else
+    expect(s.timestampJumps).toBe(1);
+    expect(s.jitter).toBe(0);
+    s.update(pkt(21, 0x7fff0000 + 160), 172, 420, 8000, true);
+    s.update(pkt(22, 0x7fff0000 + 320), 172, 450, 8000, true); // 10 ms late: real jitter is still measured
+    expect(s.jitter).toBeCloseTo(80 / 16, 9);
+  });
+});
+
 describe('TxBuffers', () => {
   it('reuses a ring buffer only after the send that used it completed', () => {
     const tx = new TxBuffers(2);

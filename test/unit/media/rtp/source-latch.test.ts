@@ -46,6 +46,28 @@ describe('SourceLatch', () => {
     expect(l.admit(B, A, 1e9 + 2)).toBe('refuse');
   });
 
+  it('after a new SDP, lets the signalled address take over from a straggler of the old source that latched first', () => {
+    const l = new SourceLatch();
+    l.admit(null, A, 0); // the old media source
+    l.learn(B); // re-INVITE: the new source is at B
+    expect(l.admit(B, A, 10)).toBe('latch'); // the old source sends a few more packets and is latched first...
+    expect(l.admit(A, A, 20)).toBe('current');
+    expect(l.admit(A, B, 30)).toBe('latch'); // ...but the signalled address takes over at once
+    expect(l.admit(B, A, 40)).toBe('refuse'); // and holds the latch from then on
+    expect(l.admit(B, B, 50)).toBe('current');
+  });
+
+  it('prefers the signalled address only for relatchAfterMs after the first packet (NAT: it may never send)', () => {
+    const l = new SourceLatch(1000);
+    l.learn(B);
+    expect(l.admit(B, A, 0)).toBe('latch'); // behind NAT the source differs from the SDP
+    expect(l.admit(A, A, 900)).toBe('current');
+    expect(l.admit(A, B, 1000)).toBe('refuse'); // too late: a packet from B now is a stray
+    l.learn(B);
+    expect(l.admit(A, B, 2000)).toBe('latch'); // from the signalled address itself: locked at once
+    expect(l.admit(B, A, 2001)).toBe('refuse');
+  });
+
   it('rejects a negative or NaN window', () => {
     expect(() => new SourceLatch(-1)).toThrow(RangeError);
     expect(() => new SourceLatch(Number.NaN)).toThrow(RangeError);
