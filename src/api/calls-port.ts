@@ -43,3 +43,19 @@ export interface StartCallRequest {
 export interface StartedCall {
   readonly callId: string;
 }
+
+/**
+ * The agent with its assigned API tools appended to its inline HTTP and client tools: one spec the call
+ * layer builds a runtime from, as it does for config agents. The API has already refused clashing names.
+ */
+export function withAssignedTools(request: Pick<StartCallRequest, 'agent' | 'tools'>): AgentSpec {
+  const { agent, tools } = request;
+  return {
+    ...agent,
+    tools: {
+      ...agent.tools,
+      http: [...agent.tools.http, ...tools.flatMap((t) => (t.type === 'http' ? [t.definition] : []))],
+      client: [...agent.tools.client, ...tools.flatMap((t) => (t.type === 'client' ? [t.definition] : []))],
+    },
+  };
+}
