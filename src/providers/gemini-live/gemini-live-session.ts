@@ -8,10 +8,8 @@
  * both go out first on the new socket, then `reconnected` is emitted. A model turn or tool calls in
  * flight when the socket went do not survive it (resumable points are between turns): the turn ends
  * as 'incomplete' and the calls are withdrawn with `tool_call_cancelled`.
- *
- * Gemini gives no ids for responses or items; `gemini-resp-N` / `gemini-item-N` are made up here,
- * one per model turn. Transcripts arrive as pieces: they are emitted as deltas, and the whole text
- * once more as a final when the turn ends (assistant) or the model starts answering (caller).
+ * Model turns (made-up ids, transcripts) are tracked by {@link ModelTurns}, tool calls by
+ * {@link ToolBatches}.
  */
 import type { FunctionResponse } from '@google/genai';
 import { BoundedChannel } from '../../core/bounded-channel.ts';
@@ -23,6 +21,8 @@ import type { RealtimeAudioFormat, RealtimeEvent, RealtimeSession, RealtimeSessi
 import { AudioOutbox } from './audio-outbox.ts';
 import { closeIsFinal, connectLive, GEMINI_LIVE, type LiveConnectHandlers, type LiveConnection, type LiveEndpoint } from './live-connect.ts';
 import { parseLiveMessage, type LiveAction } from './server-messages.ts';
+import { ModelTurns } from './model-turns.ts';
+import { ToolBatches } from './tool-batches.ts';
 
 export interface ReconnectPolicy {
   /** Attempts after a drop or goAway before giving up (0 = never reconnect). */
@@ -54,19 +54,6 @@ export interface GeminiLiveSessionSettings {
 type State = 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed';
 type CloseReason = Extract<RealtimeEvent, { type: 'closed' }>['reason'];
 
-interface Turn {
-  readonly responseId: string;
-  readonly itemId: string;
-  cancelled: boolean;
-  text: string;
-}
-
-/** The calls of one `toolCall` message, answered together in one `toolResponse`. */
-interface ToolBatch {
-  readonly waiting: Set<string>;
-  readonly responses: FunctionResponse[];
-}
-
 const OPEN = 1;
 
 export class GeminiLiveSession implements RealtimeSession {
@@ -92,13 +79,10 @@ export class GeminiLiveSession implements RealtimeSession {
   #closeWaiter: (() => void) | undefined;
   /** Turn signals asked for while reconnecting, replayed in order on the new socket. */
   #deferred: Array<() => void> = [];
-  // turn-taking
-  #turn: Turn | undefined;
-  #turnSeq = 0;
-  #userText = '';
+  readonly #turns: ModelTurns;
   #activityOpen = false;
   #committed = false;
-  readonly #calls = new Map<string, ToolBatch>();
+  readonly #calls = new ToolBatches();
   #callSeq = 0;
 
   constructor(settings: GeminiLiveSessionSettings, signal?: AbortSignal) {
@@ -110,6 +94,7 @@ export class GeminiLiveSession implements RealtimeSession {
     this.#outbox = new AudioOutbox(settings.outboxBytes);
     this.#mimeType = `audio/pcm;rate=${settings.options.inputFormat.sampleRate}`;
     this.#manual = settings.options.turnDetection === 'manual';
+    this.#turns = new ModelTurns((e) => this.#emit(e), settings.options.transcription, settings.logger);
   }
 
   get stats(): RealtimeSessionStats {
@@ -176,24 +161,18 @@ export class GeminiLiveSession implements RealtimeSession {
 
   sendToolResult(callId: string, name: string, output: string): void {
     if (this.#state !== 'open' && this.#state !== 'reconnecting') return;
-    const batch = this.#calls.get(callId);
-    if (batch === undefined) {
+    const done = this.#calls.answer({ id: callId, name, response: { output: parseOutput(output) } });
+    if (done === 'unknown') {
       this.#s.logger.warn({ callId, tool: name }, 'gemini-live: result for an unknown or withdrawn tool call dropped');
       return;
     }
-    this.#calls.delete(callId);
-    batch.waiting.delete(callId);
     this.#s.logger.debug({ callId, tool: name, toolResult: output }, 'gemini-live: tool result');
-    batch.responses.push({ id: callId, name, response: { output: parseOutput(output) } });
-    if (batch.waiting.size === 0) this.#sendBatch(batch);
+    if (done !== undefined) this.#sendBatch(done);
   }
 
   cancelResponse(): void {
-    const turn = this.#turn;
-    if (this.#state !== 'open' || turn === undefined || turn.cancelled) return;
     // No cancel message exists: the rest of this turn is dropped here, and reported done now.
-    turn.cancelled = true;
-    this.#emit({ type: 'response_done', responseId: turn.responseId, status: 'cancelled' });
+    if (this.#state === 'open') this.#turns.cancel();
   }
 
   truncate(itemId: string, audioEndMs: number): void {
@@ -237,7 +216,7 @@ export class GeminiLiveSession implements RealtimeSession {
       case 'setup_complete':
         return;
       case 'audio': {
-        const turn = this.#ensureTurn();
+        const turn = this.#turns.ensure();
         if (turn.cancelled) return;
         const bytes = Buffer.from(a.base64, 'base64');
         if (bytes.byteLength === 0) return;
@@ -253,36 +232,31 @@ export class GeminiLiveSession implements RealtimeSession {
         return;
       }
       case 'transcript':
-        this.#onTranscript(a.role, a.text, a.finished);
+        this.#turns.transcript(a.role, a.text, a.finished);
         return;
-      case 'interrupted': {
-        const turn = this.#turn;
-        if (turn === undefined) return;
-        this.#endTurn(turn.cancelled ? undefined : 'interrupted');
+      case 'interrupted':
+        this.#turns.end('interrupted');
         return;
-      }
       case 'turn_complete':
         this.#committed = false;
-        if (this.#turn !== undefined) this.#endTurn(this.#turn.cancelled ? undefined : 'completed');
+        this.#turns.end('completed');
         return;
       case 'tool_calls': {
-        const turn = this.#ensureTurn();
-        const batch: ToolBatch = { waiting: new Set(), responses: [] };
-        for (const call of a.calls) {
-          let id = call.id;
-          if (id === undefined) {
-            id = `gemini-call-${++this.#callSeq}`;
-            this.#s.logger.warn({ tool: call.name }, 'gemini-live: function call without id; made one up');
-          }
-          batch.waiting.add(id);
-          this.#calls.set(id, batch);
-          this.#s.logger.debug({ callId: id, tool: call.name, toolArgs: call.args }, 'gemini-live: tool call');
-          this.#emit({ type: 'tool_call', callId: id, name: call.name, arguments: call.args, responseId: turn.responseId });
+        const turn = this.#turns.ensure();
+        const calls = a.calls.map((call) => {
+          if (call.id !== undefined) return { ...call, id: call.id };
+          this.#s.logger.warn({ tool: call.name }, 'gemini-live: function call without id; made one up');
+          return { ...call, id: `gemini-call-${++this.#callSeq}` };
+        });
+        this.#calls.add(calls.map((c) => c.id));
+        for (const call of calls) {
+          this.#s.logger.debug({ callId: call.id, tool: call.name, toolArgs: call.args }, 'gemini-live: tool call');
+          this.#emit({ type: 'tool_call', callId: call.id, name: call.name, arguments: call.args, responseId: turn.responseId });
         }
         return;
       }
       case 'tool_cancel':
-        this.#withdraw(a.ids.filter((id) => this.#calls.has(id)));
+        this.#withdraw(a.ids);
         return;
       case 'go_away':
         this.#s.logger.info({ timeLeft: a.timeLeft }, 'gemini-live: server going away, resuming on a new socket');
@@ -297,64 +271,10 @@ export class GeminiLiveSession implements RealtimeSession {
     }
   }
 
-  #onTranscript(role: 'user' | 'assistant', text: string, finished: boolean): void {
-    if (!this.#s.options.transcription) return;
-    if (role === 'user') {
-      if (text !== '') {
-        this.#userText += text;
-        this.#emit({ type: 'transcript', role, text, final: false });
-      }
-      if (finished) this.#flushUserText();
-      return;
-    }
-    const turn = this.#ensureTurn();
-    if (turn.cancelled) return;
-    if (text !== '') {
-      turn.text += text;
-      this.#emit({ type: 'transcript', role, text, final: false, itemId: turn.itemId });
-    }
-  }
-
-  #flushUserText(): void {
-    if (this.#userText === '') return;
-    const text = this.#userText;
-    this.#userText = '';
-    this.#s.logger.debug({ role: 'user', transcript: text }, 'gemini-live: transcript');
-    this.#emit({ type: 'transcript', role: 'user', text, final: true });
-  }
-
-  #ensureTurn(): Turn {
-    if (this.#turn !== undefined) return this.#turn;
-    this.#flushUserText();
-    const n = ++this.#turnSeq;
-    this.#turn = { responseId: `gemini-resp-${n}`, itemId: `gemini-item-${n}`, cancelled: false, text: '' };
-    return this.#turn;
-  }
-
-  /** End the model's turn; `status` undefined when its end was already reported (cancelled). */
-  #endTurn(status: 'completed' | 'interrupted' | 'incomplete' | undefined): void {
-    const turn = this.#turn;
-    this.#turn = undefined;
-    if (turn === undefined || status === undefined) return;
-    if (turn.text !== '' && this.#s.options.transcription) {
-      this.#s.logger.debug({ role: 'assistant', transcript: turn.text }, 'gemini-live: transcript');
-      this.#emit({ type: 'transcript', role: 'assistant', text: turn.text, final: true, itemId: turn.itemId });
-    }
-    if (status === 'interrupted') this.#emit({ type: 'interrupted', responseId: turn.responseId });
-    this.#emit({ type: 'response_done', responseId: turn.responseId, status });
-  }
-
   #withdraw(ids: readonly string[]): void {
-    if (ids.length === 0) return;
-    for (const id of ids) {
-      const batch = this.#calls.get(id);
-      this.#calls.delete(id);
-      if (batch === undefined) continue;
-      batch.waiting.delete(id);
-      // The others of the batch may all be answered already.
-      if (batch.waiting.size === 0 && batch.responses.length > 0) this.#sendBatch(batch);
-    }
-    this.#emit({ type: 'tool_call_cancelled', callIds: ids });
+    const { withdrawn, complete } = this.#calls.withdraw(ids);
+    for (const responses of complete) this.#sendBatch(responses);
+    if (withdrawn.length > 0) this.#emit({ type: 'tool_call_cancelled', callIds: withdrawn });
   }
 
   #onSocketClose(code: number, reason: string): void {
@@ -387,8 +307,8 @@ export class GeminiLiveSession implements RealtimeSession {
     old?.socket.close(1000, 'reconnecting');
     this.#clearDrain();
     // What was in flight does not survive the socket.
-    if (this.#turn !== undefined) this.#endTurn(this.#turn.cancelled ? undefined : 'incomplete');
-    this.#withdraw([...this.#calls.keys()]);
+    this.#turns.end('incomplete');
+    this.#withdraw(this.#calls.ids());
     this.#activityOpen = false;
     this.#committed = false;
     void this.#reconnectLoop(this.#outbox.droppedBytes);
@@ -476,8 +396,8 @@ export class GeminiLiveSession implements RealtimeSession {
     if (this.#sdkSend('audio', (s) => s.sendRealtimeInput({ audio: { data, mimeType: this.#mimeType } }))) this.#sentAudioBytes += bytes.byteLength;
   }
 
-  #sendBatch(batch: ToolBatch): void {
-    this.#sdkSend('toolResponse', (s) => s.sendToolResponse({ functionResponses: batch.responses }));
+  #sendBatch(functionResponses: FunctionResponse[]): void {
+    this.#sdkSend('toolResponse', (s) => s.sendToolResponse({ functionResponses }));
   }
 
   /** Send through the SDK, which throws on a socket that is not open: false when not sent. */

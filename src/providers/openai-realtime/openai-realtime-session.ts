@@ -4,12 +4,7 @@
  * States: 'connecting' -> 'open' -> 'closing' -> 'closed'. `start()` waits for the socket to open
  * and for `session.updated` (the server accepted our formats and tools), inside one deadline. OpenAI
  * has no session resumption: a socket that drops ends the session with a retryable fatal error.
- *
- * Turn-taking state kept here, because the protocol leaves it to the client:
- * - tool calls outstanding per response; one `response.create` once all are answered and the
- *   response that asked for them is done (a second create while one is active is an error);
- * - responses we cancelled, whose late audio and transcript deltas are dropped;
- * - output audio received per item, so `truncate` never claims more than was sent (an error).
+ * The turn-taking state the protocol leaves to the client lives in {@link ResponseTracker}.
  */
 import type { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { RealtimeClientEvent, RealtimeSessionCreateRequest } from 'openai/resources/realtime/realtime';
@@ -21,13 +16,13 @@ import { ProviderError } from '../provider-error.ts';
 import type {
   RealtimeAudioFormat,
   RealtimeEvent,
-  RealtimeResponseStatus,
   RealtimeSession,
   RealtimeSessionOptions,
   RealtimeSessionStats,
 } from '../types.ts';
 import { AudioOutbox } from './audio-outbox.ts';
 import { classifySocketError } from './connect-errors.ts';
+import { ResponseTracker } from './response-tracker.ts';
 import { parseServerEvent, type ServerEvent } from './server-events.ts';
 import { bytesPerMs, OPENAI_REALTIME } from './session-config.ts';
 
@@ -56,8 +51,6 @@ type State = 'connecting' | 'open' | 'closing' | 'closed';
 type CloseReason = Extract<RealtimeEvent, { type: 'closed' }>['reason'];
 
 const OPEN = 1;
-/** Items whose received output audio is remembered for `truncate`. */
-const MAX_TRACKED_ITEMS = 64;
 
 export class OpenAiRealtimeSession implements RealtimeSession {
   readonly inputFormat: RealtimeAudioFormat;
@@ -81,12 +74,7 @@ export class OpenAiRealtimeSession implements RealtimeSession {
   // close()
   #closePromise: Promise<void> | undefined;
   #closeWaiter: (() => void) | undefined;
-  // turn-taking
-  #activeResponseId: string | undefined;
-  readonly #cancelled = new Set<string>();
-  readonly #calls = new Map<string, { readonly name: string; readonly responseId: string }>();
-  #responseWanted = false;
-  readonly #outputBytesByItem = new Map<string, number>();
+  readonly #responses = new ResponseTracker();
 
   constructor(rt: OpenAIRealtimeWS, settings: OpenAiRealtimeSessionSettings, signal?: AbortSignal) {
     this.#rt = rt;
@@ -153,21 +141,20 @@ export class OpenAiRealtimeSession implements RealtimeSession {
 
   sendToolResult(callId: string, name: string, output: string): void {
     if (this.#state !== 'open') return;
-    const call = this.#calls.get(callId);
-    if (call === undefined) {
+    const answer = this.#responses.answer(callId);
+    if (!answer.known) {
       this.#s.logger.warn({ callId, tool: name }, 'openai-realtime: result for an unknown or withdrawn tool call dropped');
       return;
     }
-    if (call.name !== name) this.#s.logger.warn({ callId, tool: name, expected: call.name }, 'openai-realtime: tool result name differs from the call');
-    this.#calls.delete(callId);
-    this.#s.logger.debug({ callId, tool: call.name, toolResult: output }, 'openai-realtime: tool result');
+    if (answer.name !== name) this.#s.logger.warn({ callId, tool: name, expected: answer.name }, 'openai-realtime: tool result name differs from the call');
+    this.#s.logger.debug({ callId, tool: answer.name, toolResult: output }, 'openai-realtime: tool result');
     this.#sendControl({ type: 'conversation.item.create', item: { type: 'function_call_output', call_id: callId, output } });
-    if (this.#calls.size === 0) this.#requestResponseAfterTools();
+    if (answer.createNow) this.#sendControl({ type: 'response.create' });
   }
 
   cancelResponse(): void {
     if (this.#state !== 'open') return;
-    if (this.#activeResponseId !== undefined) this.#cancelled.add(this.#activeResponseId);
+    this.#responses.cancelActive();
     // Sent even when we know of no active response: response.created may be in flight. The
     // server answers `response_cancel_not_active` when there was none, which is expected.
     this.#sendControl({ type: 'response.cancel' });
@@ -175,16 +162,9 @@ export class OpenAiRealtimeSession implements RealtimeSession {
 
   truncate(itemId: string, audioEndMs: number): void {
     if (this.#state !== 'open') return;
-    let ms = Math.max(0, Math.floor(Number.isFinite(audioEndMs) ? audioEndMs : 0));
-    const received = this.#outputBytesByItem.get(itemId);
-    if (received !== undefined) {
-      // More than the server sent for the item is rejected; what was played can only be less.
-      const receivedMs = Math.floor(received / this.#outBytesPerMs);
-      if (ms > receivedMs) {
-        this.#s.logger.debug({ itemId, audioEndMs: ms, receivedMs }, 'openai-realtime: truncate clamped to the audio received');
-        ms = receivedMs;
-      }
-    }
+    // More than the server sent for the item is refused; what was played can only be less.
+    const ms = this.#responses.clampTruncate(itemId, audioEndMs, this.#outBytesPerMs);
+    if (ms !== audioEndMs) this.#s.logger.debug({ itemId, audioEndMs, sent: ms }, 'openai-realtime: truncate clamped');
     this.#sendControl({ type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: ms });
   }
 
@@ -295,25 +275,24 @@ export class OpenAiRealtimeSession implements RealtimeSession {
         this.#emit({ type: 'speech_stopped', ...opt('audioMs', event.audioMs), ...opt('itemId', event.itemId) });
         return;
       case 'response_created':
-        this.#activeResponseId = event.responseId;
+        this.#responses.onCreated(event.responseId);
         return;
       case 'audio_delta': {
-        if (this.#cancelled.has(event.responseId)) return;
+        if (!this.#responses.delivers(event.responseId)) return;
         const bytes = Buffer.from(event.base64, 'base64');
         if (bytes.byteLength === 0) return;
-        this.#countOutput(event.itemId, bytes.byteLength);
+        this.#responses.onAudio(event.itemId, bytes.byteLength);
         this.#emit({ type: 'audio', bytes, format: this.outputFormat, itemId: event.itemId, responseId: event.responseId });
         return;
       }
       case 'transcript':
         if (!this.#s.options.transcription) return;
-        if (event.responseId !== undefined && this.#cancelled.has(event.responseId)) return;
+        if (event.responseId !== undefined && !this.#responses.delivers(event.responseId)) return;
         if (event.final) this.#s.logger.debug({ role: event.role, transcript: event.text }, 'openai-realtime: transcript');
         this.#emit({ type: 'transcript', role: event.role, text: event.text, final: event.final, itemId: event.itemId });
         return;
       case 'function_call':
-        if (this.#cancelled.has(event.responseId)) return;
-        this.#calls.set(event.callId, { name: event.name, responseId: event.responseId });
+        if (!this.#responses.onCall(event.callId, event.name, event.responseId)) return;
         this.#s.logger.debug({ callId: event.callId, tool: event.name, toolArgs: event.arguments }, 'openai-realtime: tool call');
         this.#emit({ type: 'tool_call', callId: event.callId, name: event.name, arguments: event.arguments, responseId: event.responseId });
         return;
@@ -341,22 +320,15 @@ export class OpenAiRealtimeSession implements RealtimeSession {
 
   #onResponseDone(event: Extract<ServerEvent, { kind: 'response_done' }>): void {
     const id = event.responseId;
-    if (this.#activeResponseId === id) this.#activeResponseId = undefined;
-    const locallyCancelled = this.#cancelled.delete(id);
-    const status = mapStatus(event.status, event.reason, locallyCancelled);
-    if (status !== 'completed') {
-      // Calls of a response that did not complete are withdrawn: the caller moved on.
-      const withdrawn = [...this.#calls].filter(([, c]) => c.responseId === id).map(([callId]) => callId);
-      for (const callId of withdrawn) this.#calls.delete(callId);
-      if (withdrawn.length > 0) this.#emit({ type: 'tool_call_cancelled', callIds: withdrawn });
-    }
+    const { status, withdrawn, createNow } = this.#responses.onDone(id, event.status, event.reason);
+    if (withdrawn.length > 0) this.#emit({ type: 'tool_call_cancelled', callIds: withdrawn });
     if (status === 'failed') {
       const error = new ProviderError(OPENAI_REALTIME, 'CR_PROVIDER_UNAVAILABLE', `response failed: ${event.errorCode ?? 'unknown'}`, { retryable: true });
       this.#emit({ type: 'error', error, retryable: true, fatal: false });
     }
     if (status === 'interrupted') this.#emit({ type: 'interrupted', responseId: id });
     this.#emit({ type: 'response_done', responseId: id, status });
-    if (this.#responseWanted && this.#calls.size === 0) this.#requestResponseAfterTools();
+    if (createNow) this.#sendControl({ type: 'response.create' });
   }
 
   #onServerError(event: Extract<ServerEvent, { kind: 'error' }>): void {
@@ -379,16 +351,6 @@ export class OpenAiRealtimeSession implements RealtimeSession {
 
   // -------------------------------------------------------------------------------------------
   // Sending
-
-  #requestResponseAfterTools(): void {
-    if (this.#activeResponseId !== undefined) {
-      // One response at a time: ask again once the active one is done.
-      this.#responseWanted = true;
-      return;
-    }
-    this.#responseWanted = false;
-    this.#sendControl({ type: 'response.create' });
-  }
 
   #writable(): boolean {
     const socket = this.#rt.socket;
@@ -429,15 +391,6 @@ export class OpenAiRealtimeSession implements RealtimeSession {
       this.#drainTimer = undefined;
       this.#drain(false);
     }, this.#s.drainIntervalMs);
-  }
-
-  #countOutput(itemId: string, bytes: number): void {
-    const had = this.#outputBytesByItem.get(itemId);
-    if (had === undefined && this.#outputBytesByItem.size >= MAX_TRACKED_ITEMS) {
-      const oldest = this.#outputBytesByItem.keys().next().value;
-      if (oldest !== undefined) this.#outputBytesByItem.delete(oldest);
-    }
-    this.#outputBytesByItem.set(itemId, (had ?? 0) + bytes);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -497,7 +450,7 @@ export class OpenAiRealtimeSession implements RealtimeSession {
     this.#clearConnectTimer();
     this.#clearDrain();
     this.#outbox.clear();
-    this.#calls.clear();
+    this.#responses.clear();
     this.#signal?.removeEventListener('abort', this.#onAbort);
     const socket = this.#rt.socket;
     if (socket.readyState !== socket.CLOSED) socket.terminate();
@@ -534,19 +487,6 @@ export class OpenAiRealtimeSession implements RealtimeSession {
     } catch (err) {
       this.#s.logger.error({ err: errorMessage(err) }, 'openai-realtime: event handler failed');
     }
-  }
-}
-
-function mapStatus(status: string, reason: string | undefined, locallyCancelled: boolean): RealtimeResponseStatus {
-  switch (status) {
-    case 'completed':
-      return 'completed';
-    case 'cancelled':
-      return reason === 'turn_detected' && !locallyCancelled ? 'interrupted' : 'cancelled';
-    case 'incomplete':
-      return 'incomplete';
-    default:
-      return 'failed';
   }
 }
 
