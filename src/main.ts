@@ -12,12 +12,17 @@ import { createSipCallHandler } from './transports/sip/sip-call-handler.ts';
 import { createVad } from './vad/create-vad.ts';
 import type { Vad } from './vad/vad.ts';
 import { VERSION } from './version.ts';
-import { CallManager } from './call/call-manager.ts';
+import type { CallManager } from './call/call-manager.ts';
 import type { StartCall } from './call/call-leg.ts';
+import { CallRejectedError } from './call/call-errors.ts';
 import { runEcho } from './call/echo.ts';
-import { AgentBuilder } from './wiring/agent-builder.ts';
-import { createAgentResolver } from './wiring/agent-resolver.ts';
-import { createSpeechProviders } from './wiring/speech-providers.ts';
+import type { CallsPort } from './api/calls-port.ts';
+import { tokenSecret } from './api/token-secret.ts';
+import { startWebhookDispatcher } from './api/webhooks/start-webhooks.ts';
+import { JoinTokens } from './core/join-token.ts';
+import { openStorage } from './storage/open-storage.ts';
+import { createSipDialer } from './transports/sip/sip-dialer.ts';
+import { startAgentCalls } from './wiring/agent-calls.ts';
 
 /** A running gateway: everything `serve` started, and how to stop it. */
 export interface Gateway {
@@ -72,28 +77,22 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     sip = await createSipUserAgent({ config: config.sip, media, logger, challengeAlgorithms: config.sip.digestAlgorithms });
     const ua = sip;
     closers.push(() => ua.close());
+    // Storage (agents, tools, call records) and webhooks outlive the calls: closed after them.
+    const storage = await openStorage(config.storage);
+    closers.push(() => storage.close());
+    const webhooks = await startWebhookDispatcher({ config, store: storage.webhooks, metrics, logger });
+    closers.push(() => webhooks.close({ drainMs: 5_000 }));
     let startCall: StartCall;
+    let callsPort: CallsPort;
     if (config.sip.echo) {
       startCall = (leg) => runEcho(leg, logger.child({ callId: leg.id }));
+      callsPort = echoModeCalls;
     } else {
-      // Agents: shared speech providers, each agent's runtime built on first use, one session per call.
-      const speech = createSpeechProviders(config, logger.child({ component: 'speech' }));
-      closers.push(() => speech.close());
-      const builder = new AgentBuilder({ config, speech, logger });
-      closers.push(() => builder.close());
-      const manager = new CallManager({
-        resolveAgent: createAgentResolver({ agents: config.agents, defaultAgent: config.defaultAgent, builder }),
-        vad: engine,
-        logger,
-        maxConcurrentCalls: config.limits.maxConcurrentCalls,
-        maxCallSeconds: config.limits.maxCallSeconds,
-      });
-      calls = manager;
-      closers.push(async () => {
-        await manager.hangupAll();
-      });
-      startCall = manager.startCall;
-      logger.info({ agents: config.agents.map((a) => ({ name: a.name, llm: a.llm.provider, stt: a.stt.providers, tts: a.tts.providers })) }, 'agents ready');
+      const agents = startAgentCalls({ config, vad: engine, storage, webhooks, dial: createSipDialer(ua, config.sip.trunks, logger), metrics, logger });
+      closers.push(() => agents.close());
+      calls = agents.manager;
+      startCall = agents.manager.startCall;
+      callsPort = agents.apiCalls;
     }
     ua.onCall(createSipCallHandler({ startCall, logger }));
     logger.info(
@@ -101,6 +100,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       'sip listening',
     );
     if (config.http.enabled) {
+      const joinTokens = new JoinTokens({ secret: tokenSecret(config.http, logger), ttlSeconds: config.http.joinTokenTtlSeconds, store: storage.joinTokens });
       http = await startHttpServer({
         host: config.http.host,
         port: config.http.port,
@@ -108,6 +108,19 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         metrics,
         ready: () => ready,
         version: VERSION,
+        api: {
+          storage,
+          calls: callsPort,
+          webhooks,
+          joinTokens,
+          apiKeys: config.http.apiKeys,
+          maxConcurrentCalls: config.limits.maxConcurrentCalls,
+          maxCallSeconds: config.limits.maxCallSeconds,
+          maxBodyBytes: config.http.maxBodyBytes,
+          ...(config.http.publicUrl === undefined ? {} : { publicUrl: config.http.publicUrl }),
+          reservedAgentNames: config.agents.map((a) => a.name),
+          sipTrunks: config.sip.trunks.filter((t) => t.outbound !== undefined).map((t) => t.name),
+        },
       });
       const app = http;
       closers.push(() => app.close());
@@ -134,6 +147,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     },
   };
 }
+
+/** In echo mode there are no agent calls: the API still manages agents and tools, and refuses calls. */
+const echoModeCalls: CallsPort = {
+  activeCount: 0,
+  start: () => Promise.reject(new CallRejectedError('CR_CALL_NO_AGENT', 503, 'the gateway runs in echo mode (sip.echo): no agent calls')),
+  hangup: () => Promise.resolve(false),
+};
 
 async function closeAll(closers: Array<() => Promise<void>>): Promise<void> {
   for (const close of closers.reverse()) {

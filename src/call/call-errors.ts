@@ -7,7 +7,8 @@ export type CallErrorCode =
   | 'CR_CALL_DRAINING'
   | 'CR_CALL_AGENT_INVALID'
   | 'CR_CALL_NOT_FOUND'
-  | 'CR_CALL_ENDED';
+  | 'CR_CALL_ENDED'
+  | 'CR_CALL_TRUNK_UNKNOWN';
 
 /** A call refused before it was answered; `status` is the SIP status a SIP medium answers with. */
 export class CallRejectedError extends CallroomError {

@@ -26,8 +26,17 @@ export interface TurnTiming {
   readonly outcome?: string;
 }
 
+/**
+ * Why we ended a call, when we did: the agent's hangUp tool, the API, the call's time limit, or the
+ * gateway shutting down. Absent when the far end ended it (the leg's end says how).
+ */
+export type HangupCause = 'agent-hangup' | 'api-hangup' | 'max-duration' | 'shutdown';
+
 export type CallEvent =
   | SessionEvent
+  /** The call exists (ringing, or joined), before it is answered. */
+  | { readonly type: 'started'; readonly atMs: number }
+  | { readonly type: 'hangup_cause'; readonly cause: HangupCause; readonly detail?: string }
   | { readonly type: 'answered'; readonly atMs: number; readonly agent: string; readonly medium: string }
   | { readonly type: 'turn'; readonly timing: TurnTiming }
   | { readonly type: 'stt'; readonly status: SttStatus; readonly atMs: number }

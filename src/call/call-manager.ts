@@ -13,7 +13,7 @@ import type { Logger } from '../core/logger.ts';
 import type { Vad } from '../vad/vad.ts';
 import type { AgentResolver, AgentRuntime } from './agent-runtime.ts';
 import { CallRejectedError } from './call-errors.ts';
-import type { CallEvent } from './call-events.ts';
+import type { CallEvent, HangupCause } from './call-events.ts';
 import type { CallLeg, CallOrigin, LegEnd } from './call-leg.ts';
 import { CallSession } from './call-session.ts';
 import type { ControlClient } from './session-events.ts';
@@ -54,6 +54,7 @@ export class CallManager {
   readonly #events: Listeners<CallEventEnvelope>;
   readonly #idle: Array<() => void> = [];
   #draining = false;
+  #reserved = 0;
 
   constructor(options: CallManagerOptions) {
     this.#o = options;
@@ -63,7 +64,7 @@ export class CallManager {
 
   /** Calls in progress (answered or being answered) plus calls prepared and not yet joined. */
   get activeCount(): number {
-    return this.#live.size + this.#prepared.size;
+    return this.#live.size + this.#prepared.size + this.#reserved;
   }
 
   get draining(): boolean {
@@ -87,11 +88,13 @@ export class CallManager {
    * Prepare a call for a medium that joins later (POST /calls with a WebSocket medium): the call id the
    * joining leg must present. Refused when at the limit or draining.
    */
-  prepare(agent: AgentRuntime, origin: CallOrigin): string {
+  prepare(agent: AgentRuntime, origin: CallOrigin, callId: string = randomUUID(), onExpired?: () => void): string {
     this.#admit();
-    const callId = randomUUID();
     const timer = this.#clock.setTimeout(() => {
-      if (this.#prepared.delete(callId)) this.#o.logger.info({ callId }, 'prepared call expired unjoined');
+      if (this.#prepared.delete(callId)) {
+        this.#o.logger.info({ callId }, 'prepared call expired unjoined');
+        onExpired?.();
+      }
       this.#checkIdle();
     }, this.#o.joinTimeoutMs ?? 120_000);
     this.#prepared.set(callId, { agent, origin, timer });
@@ -107,10 +110,25 @@ export class CallManager {
     await this.#run(callId, leg, p.origin, p.agent);
   };
 
-  /** Run a call whose leg the caller of this method already has (an outbound call that answered). */
-  async runLeg(leg: CallLeg, origin: CallOrigin, agent: AgentRuntime): Promise<void> {
+  /**
+   * Run a call whose leg the caller already has (an outbound call that answered), under `callId` (the id
+   * its record was created with; the leg's own id otherwise). Not refused by the limit: the call was
+   * admitted when it was dialled (see `reserve`).
+   */
+  async runLeg(leg: CallLeg, origin: CallOrigin, agent: AgentRuntime, callId: string = leg.id): Promise<void> {
+    await this.#run(callId, leg, origin, agent);
+  }
+
+  /** Count a call being set up elsewhere (dialling out) against the limit; returns the release. */
+  reserve(): () => void {
     this.#admit();
-    await this.#run(leg.id, leg, origin, agent);
+    this.#reserved++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#reserved--;
+    };
   }
 
   session(callId: string): CallSession | undefined {
@@ -125,7 +143,7 @@ export class CallManager {
   readonly attachControl = (callId: string, client: ControlClient): (() => void) | undefined => this.#live.get(callId)?.attachControl(client);
 
   /** Hang up a live call (or drop a prepared one). False when there is no such call. */
-  readonly hangup = async (callId: string): Promise<boolean> => {
+  readonly hangup = async (callId: string, cause: HangupCause = 'api-hangup'): Promise<boolean> => {
     const prepared = this.#prepared.get(callId);
     if (prepared !== undefined) {
       this.#prepared.delete(callId);
@@ -135,7 +153,7 @@ export class CallManager {
     }
     const session = this.#live.get(callId);
     if (session === undefined) return false;
-    await session.hangup();
+    await session.hangup(cause);
     return true;
   };
 
@@ -151,8 +169,8 @@ export class CallManager {
   }
 
   /** Hang up every live call now. */
-  async hangupAll(): Promise<void> {
-    await Promise.all([...this.#live.values()].map((s) => s.hangup().catch(() => undefined)));
+  async hangupAll(cause: HangupCause = 'shutdown'): Promise<void> {
+    await Promise.all([...this.#live.values()].map((s) => s.hangup(cause).catch(() => undefined)));
   }
 
   #admit(): void {
@@ -175,6 +193,7 @@ export class CallManager {
     this.#live.set(callId, session);
     const base = { callId, agent: agent.spec.name, medium: leg.medium, origin };
     const off = session.onEvent((event) => this.#events.emit({ ...base, event }));
+    this.#events.emit({ ...base, event: { type: 'started', atMs: 0 } });
     logger.info({ medium: leg.medium, from: origin.from, to: origin.to, dialled: origin.dialled }, 'call started');
     let end: LegEnd | undefined;
     try {

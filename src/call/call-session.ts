@@ -18,7 +18,7 @@ import type { Tool } from '../room/tool.ts';
 import type { Vad } from '../vad/vad.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
 import { AgentTurns } from './agent-turns.ts';
-import type { CallEvent } from './call-events.ts';
+import type { CallEvent, HangupCause } from './call-events.ts';
 import { isSessionEvent } from './call-events.ts';
 import type { CallLeg, CallOrigin, LegEnd } from './call-leg.ts';
 import { ClientToolPort } from './client-tool-port.ts';
@@ -55,6 +55,7 @@ export class CallSession {
   #state: SessionState = 'idle';
   #answeredAt: number | undefined;
   #hangupReason: string | undefined;
+  #hangupCause: HangupCause | undefined;
   #hangupRequested = false;
   #ended: LegEnd | undefined;
 
@@ -100,9 +101,17 @@ export class CallSession {
     };
   }
 
-  /** End the call from our side (API, drain). */
-  async hangup(): Promise<void> {
+  /** End the call from our side (API, time limit, shutdown). */
+  async hangup(cause: HangupCause = 'api-hangup'): Promise<void> {
+    this.#cause(cause);
     await this.leg.hangup();
+  }
+
+  /** The first cause of our hang-up wins. */
+  #cause(cause: HangupCause, detail?: string): void {
+    if (this.#hangupCause !== undefined) return;
+    this.#hangupCause = cause;
+    this.#emit({ type: 'hangup_cause', cause, ...(detail === undefined ? {} : { detail }) });
   }
 
   /** Answer, greet, and run the conversation until the call ends. Never rejects. */
@@ -257,7 +266,7 @@ export class CallSession {
       this.#setState('listening');
       recognition.start();
       if (spec.greeting !== undefined) turns.say(spec.greeting, { commit: true });
-      if ((this.#o.maxCallMs ?? 0) > 0) maxTimer = clock.setTimeout(() => void this.hangup().catch(() => undefined), this.#o.maxCallMs ?? 0);
+      if ((this.#o.maxCallMs ?? 0) > 0) maxTimer = clock.setTimeout(() => void this.hangup('max-duration').catch(() => undefined), this.#o.maxCallMs ?? 0);
       this.#ended = await leg.ended;
     } catch (err) {
       this.#ended = await settleEnd(leg, err, this.#log);
@@ -315,6 +324,7 @@ export class CallSession {
 
   #hangupNow(): void {
     this.#log.info({ reason: this.#hangupReason }, 'agent ends the call');
+    this.#cause('agent-hangup', this.#hangupReason);
     void this.leg.hangup().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'hang-up failed'));
   }
 

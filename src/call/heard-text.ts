@@ -18,6 +18,9 @@ export interface SpokenChunk {
   complete: boolean;
 }
 
+/** A rough speaking rate (14-16 characters a second), for chunks whose audio is not all there yet. */
+const MS_PER_CHAR = 65;
+
 /** Length of the model text (a prefix of it) the caller heard, given `playedMs` of the reply's audio. */
 export function heardLength(chunks: readonly SpokenChunk[], playedMs: number): number {
   let heard = 0;
@@ -28,8 +31,10 @@ export function heardLength(chunks: readonly SpokenChunk[], playedMs: number): n
       continue;
     }
     if (playedMs <= c.startMs || c.endMs <= c.startMs) break;
-    // Partly played: the same share of its words, cut at a word end.
-    const share = Math.min(1, (playedMs - c.startMs) / (c.endMs - c.startMs));
+    // Partly played: the same share of its words, cut at a word end. A chunk still being synthesized has
+    // an unknown length: estimate it from its text (about 65 ms a character) so it is not counted whole.
+    const total = c.complete ? c.endMs - c.startMs : Math.max(c.endMs - c.startMs, c.text.length * MS_PER_CHAR);
+    const share = Math.min(1, (playedMs - c.startMs) / total);
     const words = c.text.split(/\s+/).filter((w) => w.length > 0);
     const keep = Math.floor(words.length * share + 1e-9);
     if (keep > 0) heard = c.rawStart + wordEnd(c.text, keep);

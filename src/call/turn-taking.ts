@@ -73,6 +73,8 @@ export interface TurnTakingState {
   readonly userSpeech: boolean;
   /** `finalize` was sent and its final has not come yet. */
   readonly awaitingFinal: boolean;
+  /** The endpoint delay after the caller's speech end has passed. */
+  readonly endpointReached: boolean;
   /** Playback is paused on an unconfirmed onset or a barge-in candidate. */
   readonly paused: boolean;
   /** The VAD confirmed speech during agent speech: a barge-in candidate. */
@@ -95,6 +97,7 @@ export function initialTurnState(): TurnTakingState {
     interim: '',
     userSpeech: false,
     awaitingFinal: false,
+    endpointReached: false,
     paused: false,
     candidate: false,
     candidateWords: false,
@@ -222,10 +225,12 @@ class StepBuilder {
     this.clearTimer('idle');
     if (phase === 'listening' || phase === 'user_speaking') {
       this.clearTimer('endpoint', 'finalWait');
+      this.st.endpointReached = false;
       this.phase('user_speaking');
     } else if (phase === 'thinking') {
       this.actions.push({ type: 'cancel_turn' });
       this.clearTimer('endpoint', 'finalWait');
+      this.st.endpointReached = false;
       this.phase('user_speaking');
     } else {
       // Agent speaking: a barge-in candidate. Playback pauses now (if the onset did not already).
@@ -253,7 +258,9 @@ class StepBuilder {
     }
     if (this.st.phase !== 'user_speaking') return;
     this.actions.push({ type: 'finalize' });
-    this.st.awaitingFinal = true;
+    // The recogniser owes a final when it shows words not yet final, or has given nothing at all yet.
+    this.st.awaitingFinal = this.st.interim !== '' || this.st.finals.length === 0;
+    this.st.endpointReached = false;
     this.setTimer('endpoint', this.#now + this.#s.endpointingMs);
     this.setTimer('finalWait', this.#now + Math.max(this.#s.endpointingMs, this.#s.finalTimeoutMs));
   }
@@ -291,6 +298,15 @@ class StepBuilder {
   tick(): void {
     const now = this.#now;
     const t = this.st.timers;
+    // Every timer that fell due is cleared here, so a tick never finds the same one due again.
+    if (t.endpoint !== undefined && t.endpoint <= now) {
+      this.clearTimer('endpoint');
+      this.st.endpointReached = true;
+    }
+    if (t.finalWait !== undefined && t.finalWait <= now) {
+      this.clearTimer('finalWait');
+      this.st.awaitingFinal = false;
+    }
     if (t.onset !== undefined && t.onset <= now) {
       this.clearTimer('onset');
       if (this.st.paused && !this.st.candidate) {
@@ -320,13 +336,9 @@ class StepBuilder {
 
   /** Decide the turn once speech has ended, the endpoint delay passed, and the final text came (or its wait ran out). */
   maybeDecide(): void {
-    const t = this.st.timers;
-    if (this.st.phase !== 'user_speaking' || this.st.userSpeech || t.endpoint === undefined) return;
-    const endpointDone = t.endpoint <= this.#now;
-    const finalDone = !this.st.awaitingFinal || (t.finalWait !== undefined && t.finalWait <= this.#now);
-    if (!endpointDone || !finalDone) return;
+    if (this.st.phase !== 'user_speaking' || this.st.userSpeech || !this.st.endpointReached || this.st.awaitingFinal) return;
     this.clearTimer('endpoint', 'finalWait');
-    this.st.awaitingFinal = false;
+    this.st.endpointReached = false;
     const text = [...this.st.finals, ...(this.st.finals.length === 0 ? [this.st.interim] : [])].join(' ').trim();
     this.st.finals = [];
     this.st.interim = '';

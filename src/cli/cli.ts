@@ -58,6 +58,13 @@ async function serveCommand(args: readonly string[]): Promise<number> {
     return 2;
   }
   let gateway;
+  // A signal while starting (loading models takes a moment) is honoured once the start completes.
+  let early: NodeJS.Signals | undefined;
+  const onEarly = (signal: NodeJS.Signals): void => {
+    early ??= signal;
+  };
+  process.on('SIGINT', onEarly);
+  process.on('SIGTERM', onEarly);
   try {
     const config = await loadConfig(file);
     gateway = await startGateway(config);
@@ -65,8 +72,16 @@ async function serveCommand(args: readonly string[]): Promise<number> {
     if (err instanceof ConfigError) return reportConfigError(err);
     process.stderr.write(`callroom: failed to start: ${errorMessage(err)}\n`);
     return 1;
+  } finally {
+    process.off('SIGINT', onEarly);
+    process.off('SIGTERM', onEarly);
   }
   const started = gateway;
+  if (early !== undefined) {
+    started.logger.info({ signal: early }, 'shutting down');
+    await started.close();
+    return 0;
+  }
   return new Promise<number>((resolve) => {
     // Keeps the process alive even in a configuration where nothing listens (e.g. http.enabled false).
     const keepAlive = setInterval(() => {}, 1 << 30);

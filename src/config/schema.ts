@@ -28,6 +28,19 @@ const trunk = z.strictObject({
       realm: z.string().min(1).default('callroom'),
     })
     .optional(),
+  /**
+   * Where calls dialled out through this trunk go (POST /calls with a `sip` medium): the carrier's or PBX's
+   * SIP address (an IP literal: Callroom resolves no DNS), and credentials for its digest challenge.
+   */
+  outbound: z
+    .strictObject({
+      host: z.string().min(1),
+      port: port.default(5060),
+      transport: z.enum(['udp', 'tcp']).default('udp'),
+      username: z.string().min(1).optional(),
+      password: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 const registration = z.strictObject({
@@ -172,6 +185,8 @@ const providers = z.strictObject({
     .optional(),
   sherpa: z.strictObject({ sttModelDir: z.string().optional(), ttsModelDir: z.string().optional() }).optional(),
   flite: z.strictObject({ voice: z.enum(['kal', 'kal16', 'awb', 'rms', 'slt']).default('kal16') }).default({ voice: 'kal16' }),
+  /** Offline wideband recogniser: one decoder (~90 MB) per concurrent call, up to this many. */
+  pocketsphinx: z.strictObject({ maxDecoders: z.number().int().min(1).max(256).default(4) }).default({ maxDecoders: 4 }),
 });
 
 const vad = z.strictObject({

@@ -188,6 +188,8 @@ export async function startGatewayProcess(opts: GatewayProcessOptions = {}): Pro
       http: { enabled: false },
       // The energy VAD needs no model: start-up stays fast and echo mode does not use it anyway.
       vad: { engine: 'energy' },
+      // Each gateway its own database, removed with the temporary directory.
+      storage: { dataDir: join(dir, 'data') },
       ...opts.config,
     };
     const configFile = join(dir, 'callroom.json');

@@ -33,7 +33,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 /** Start `serve`, wait for the HTTP listener, return its port and the child. */
 async function serve(configText: string): Promise<{ child: ChildProcess; port: number; exit: Promise<number | null> }> {
   const cfg = join(dir, `serve-${Math.random().toString(36).slice(2)}.yaml`);
-  await writeFile(cfg, configText);
+  await writeFile(cfg, withDataDir(configText));
   const child = spawn(process.execPath, [BIN, 'serve', '--config', cfg], { env: { PATH: process.env.PATH ?? '' } });
   children.push(child);
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -49,6 +49,11 @@ async function serve(configText: string): Promise<{ child: ChildProcess; port: n
     void exit.then((code) => reject(new Error(`serve exited early with ${code}`)));
   });
   return { child, port, exit };
+}
+
+/** Each served gateway keeps its database in the test's temporary directory. */
+function withDataDir(configText: string): string {
+  return `${configText}storage:\n  dataDir: ${join(dir, `data-${Math.random().toString(36).slice(2)}`)}\n`;
 }
 
 const SERVE_CONFIG = 'http:\n  host: 127.0.0.1\n  port: 0\nsip:\n  listen:\n    - { transport: udp, host: 127.0.0.1, port: 0 }\n';
@@ -108,7 +113,7 @@ describe('callroom CLI', () => {
 
   it('npm start runs serve through the pinned runtime', async () => {
     const cfg = join(dir, 'npm-start.yaml');
-    await writeFile(cfg, SERVE_CONFIG);
+    await writeFile(cfg, withDataDir(SERVE_CONFIG));
     const child = spawn('npm', ['start', '--silent', '--', '--config', cfg], {
       cwd: join(import.meta.dirname, '../../..'),
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
@@ -131,11 +136,20 @@ describe('callroom CLI', () => {
 
   it('serve stays up with HTTP disabled until signalled', async () => {
     const cfg = join(dir, 'nohttp.yaml');
-    await writeFile(cfg, 'http:\n  enabled: false\nsip:\n  listen:\n    - { transport: udp, host: 127.0.0.1, port: 0 }\n');
+    await writeFile(cfg, withDataDir('http:\n  enabled: false\nsip:\n  listen:\n    - { transport: udp, host: 127.0.0.1, port: 0 }\n'));
     const child = spawn(process.execPath, [BIN, 'serve', '--config', cfg], { env: { PATH: process.env.PATH ?? '' } });
     children.push(child);
     const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Started (models loaded, SIP bound), then still up a second later with nothing listening on HTTP.
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('"sip listening"')) resolve();
+      });
+      void exit.then((code) => reject(new Error(`serve exited with ${code}`)));
+    });
+    await new Promise((r) => setTimeout(r, 1000));
     expect(child.exitCode).toBeNull();
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
