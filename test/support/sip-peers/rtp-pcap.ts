@@ -242,6 +242,38 @@ export function buildRtpPcap(opts: RtpPcapOptions): { bytes: Uint8Array; info: R
   return { bytes, info: { packets: records.length, audioPackets: audio, eventPackets: events, durationMs } };
 }
 
+/**
+ * Merge classic pcap files built by `buildRtpPcap` (same link type) into one, records ordered by capture time
+ * (stable): several streams on one timeline, e.g. a second stream with another SSRC or numbering after the first,
+ * or duplicates and late copies of some packets as a separate file shifted in time.
+ * @throws Error when a file is not a little-endian classic pcap.
+ */
+export function mergeRtpPcaps(files: readonly Uint8Array[]): Uint8Array {
+  const records: Array<{ timeUs: number; order: number; bytes: Uint8Array }> = [];
+  let header: Uint8Array | undefined;
+  for (const f of files) {
+    const v = new DataView(f.buffer, f.byteOffset, f.byteLength);
+    if (f.length < 24 || v.getUint32(0, true) !== PCAP_MAGIC) throw new Error('not a little-endian classic pcap');
+    header ??= f.subarray(0, 24);
+    let at = 24;
+    while (at + 16 <= f.length) {
+      const len = v.getUint32(at + 8, true);
+      const timeUs = v.getUint32(at, true) * 1e6 + v.getUint32(at + 4, true);
+      records.push({ timeUs, order: records.length, bytes: f.subarray(at, at + 16 + len) });
+      at += 16 + len;
+    }
+  }
+  records.sort((a, b) => a.timeUs - b.timeUs || a.order - b.order);
+  const out = new Uint8Array(24 + records.reduce((n, r) => n + r.bytes.length, 0));
+  out.set(header ?? buildRtpPcap({}).bytes.subarray(0, 24), 0);
+  let at = 24;
+  for (const r of records) {
+    out.set(r.bytes, at);
+    at += r.bytes.length;
+  }
+  return out;
+}
+
 /** Build the pcap and write it to `file`. */
 export async function writeRtpPcap(opts: RtpPcapOptions, file: string): Promise<RtpPcapInfo> {
   const { bytes, info } = buildRtpPcap(opts);

@@ -21,6 +21,7 @@ export const SCENARIO_KEYS = {
   'uac-refer-from-gateway': [],
   'uac-refer-to-gateway': ['refer_to'],
   'uac-load': [],
+  'uac-reinvite-new-source': ['pcap_a', 'pcap_b', 'a_ms', 'b_ms'],
   'uas-auth': ['user', 'pass'],
   'uas-registrar': ['user', 'pass', 'expires'],
   'mock-gateway/gw-answer': ['rtp_port'],

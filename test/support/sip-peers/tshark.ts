@@ -36,6 +36,8 @@ export interface RtpStreamStat {
 /** A capture in progress. */
 export interface Capture {
   readonly file: string;
+  /** dumpcap's process id (for its CPU use under load). */
+  readonly pid: number;
   /** Packets dumpcap has reported so far (it updates the count about twice a second; probes included). */
   readonly packets: () => number;
   /** Wait until everything sent so far is in the file, stop dumpcap and return the file path. */
@@ -56,14 +58,29 @@ const PROBE = Buffer.from('callroom-capture-probe'); // first byte 0x63: never p
  * (payload "callroom-capture-probe", not RTP).
  * @throws Error when dumpcap does not start or never sees a probe.
  */
-export async function startCapture(opts: { readonly filter: string; readonly iface?: string; readonly file?: string; readonly timeoutMs?: number }): Promise<Capture> {
+export async function startCapture(opts: {
+  readonly filter: string;
+  readonly iface?: string;
+  readonly file?: string;
+  readonly timeoutMs?: number;
+  /** Keep only the first octets of each packet (dumpcap `-s`): headers for counting, less work under load. */
+  readonly snapLength?: number;
+}): Promise<Capture> {
   const dir = opts.file === undefined ? await mkdtemp(join(tmpdir(), 'callroom-capture-')) : undefined;
   const file = opts.file ?? join(dir as string, 'capture.pcap');
   const probePort = (await allocatePorts(1))[0] as number;
   const proc = await startProcess({
     command: 'dumpcap',
     // -P: classic pcap, which pcap-reader.ts reads. No -q: the packet count is how we know it is live.
-    args: ['-i', opts.iface ?? 'lo', '-f', `(${opts.filter}) or (udp dst port ${probePort})`, '-w', file, '-P'],
+    args: [
+      '-i', opts.iface ?? 'lo',
+      '-f', `(${opts.filter}) or (udp dst port ${probePort})`,
+      '-w', file,
+      '-P',
+      ...(opts.snapLength === undefined ? [] : ['-s', String(opts.snapLength)]),
+      // A larger kernel capture buffer (MiB) so a burst of media is not dropped before dumpcap reads it.
+      ...(opts.snapLength === undefined ? [] : ['-B', '64']),
+    ],
     name: 'dumpcap',
     timeoutMs: opts.timeoutMs ?? 120_000,
   });
@@ -115,6 +132,7 @@ export async function startCapture(opts: { readonly filter: string; readonly ifa
   };
   return {
     file,
+    pid: proc.pid,
     packets,
     async stop() {
       await stopOnce();
