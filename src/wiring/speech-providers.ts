@@ -35,7 +35,12 @@ export function createSpeechProviders(config: Config, logger: Logger): SpeechPro
   const tts = new Map<TtsName, TtsProvider>();
   const closers: Array<() => Promise<void>> = [];
   if (p.deepgram !== undefined) {
-    stt.set('deepgram', new DeepgramStt({ apiKey: p.deepgram.apiKey, model: p.deepgram.model, logger, ...(p.deepgram.baseUrl === undefined ? {} : { baseUrl: p.deepgram.baseUrl }) }));
+    // The call layer reconnects a lost session once, then hands the call to the next recogniser: the
+    // adapter's own reconnect loop is off so a dead cloud does not keep the caller waiting.
+    stt.set(
+      'deepgram',
+      new DeepgramStt({ apiKey: p.deepgram.apiKey, model: p.deepgram.model, logger, reconnect: { attempts: 0 }, ...(p.deepgram.baseUrl === undefined ? {} : { baseUrl: p.deepgram.baseUrl }) }),
+    );
   }
   if (p.sherpa?.sttModelDir !== undefined) stt.set('sherpa', new SherpaStt({ modelDir: p.sherpa.sttModelDir, logger }));
   try {

@@ -16,7 +16,7 @@ import { Pacer } from '../../src/media/rtp/pacer.ts';
 import { PortAllocator } from '../../src/media/rtp/port-allocator.ts';
 import { resampleBuffer } from '../../src/media/resample/index.ts';
 import { readWav, toMono } from '../../src/media/wav.ts';
-import { createSipUserAgent, type SipUserAgent } from '../../src/sip/user-agent/index.ts';
+import { createSipUserAgent, type SipCall, type SipUserAgent } from '../../src/sip/user-agent/index.ts';
 import { RtpAudioLeg } from '../../src/transports/sip/rtp-audio-leg.ts';
 import { RtpMediaFactory } from '../../src/transports/sip/rtp-media-factory.ts';
 import { createSipCallHandler } from '../../src/transports/sip/sip-call-handler.ts';
@@ -45,6 +45,8 @@ export interface CallHarness {
   /** Every call event, in order. */
   readonly events: CallEventEnvelope[];
   dial(user?: string): Promise<Phone>;
+  /** The first call event of this type (waiting up to `timeoutMs` for it). */
+  waitForEvent<T extends CallEventEnvelope['event']['type']>(type: T, timeoutMs?: number): Promise<Extract<CallEventEnvelope['event'], { type: T }>>;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,8 @@ export function loadSpeech(file: string, rate: number): Int16Array {
 
 export class Phone {
   readonly leg: SipCallLeg;
+  /** The phone's SIP call (REFER, INFO, hold). */
+  readonly call: SipCall;
   /** Everything heard, concatenated, at the call's rate. */
   heard: Int16Array = new Int16Array(0);
   /** Arrival time (performance.now) of each heard frame with its energy, for timing assertions. */
@@ -65,8 +69,9 @@ export class Phone {
   #heardParts: Int16Array[] = [];
   #echo: { gain: number; delayFrames: number; queue: Int16Array[] } | undefined;
 
-  constructor(leg: SipCallLeg) {
+  constructor(leg: SipCallLeg, call: SipCall) {
     this.leg = leg;
+    this.call = call;
     leg.onFrame((f) => this.#onFrame(f));
   }
 
@@ -196,7 +201,16 @@ export async function startCallHarness(o: HarnessOptions): Promise<CallHarness> 
     async dial(user = 'agent') {
       const call = await phone.ua.dial({ target: `sip:${user}@127.0.0.1:${gw.port}` });
       if (!(call.media instanceof RtpAudioLeg)) throw new Error('phone media is not an RTP leg');
-      return new Phone(new SipCallLeg(call, call.media));
+      return new Phone(new SipCallLeg(call, call.media), call);
+    },
+    async waitForEvent(type, timeoutMs = 5000) {
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const found = events.find((e) => e.event.type === type);
+        if (found !== undefined) return found.event as never;
+        if (performance.now() > deadline) throw new Error(`no ${type} event within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async close() {
       for (const fn of cleanup.splice(0).reverse()) await fn();

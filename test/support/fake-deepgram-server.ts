@@ -21,6 +21,7 @@
  * take audio and control messages, and never send anything nor close: a first byte that never comes).
  * A wrong or missing `Authorization: Token KEY` gets a 401 handshake like the real service.
  */
+import { mulawDecode } from '../../src/media/g711.ts';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -54,6 +55,11 @@ export interface FakeDeepgramOptions {
   readonly transcript: readonly string[];
   readonly wordMs?: number;
   readonly interimEveryMs?: number;
+  /**
+   * Count only audio with energy as heard (a call streams silence between turns): words come from
+   * speech, as a real recogniser's do. Default false: every byte counts.
+   */
+  readonly speechOnly?: boolean;
 }
 
 interface RecognizerState {
@@ -159,7 +165,14 @@ export class FakeDeepgramServer {
     const send = (msg: object): void => {
       if (ws.readyState === ws.OPEN && faults.silent !== true) ws.send(JSON.stringify(msg));
     };
-    const audioMs = (): number => conn.audioBytes / bytesPerMs;
+    let speechBytes = 0;
+    const audioMs = (): number => (this.options.speechOnly === true ? speechBytes : conn.audioBytes) / bytesPerMs;
+    const loud = (chunk: Buffer): boolean => {
+      const pcm = encoding === 'linear16' ? new Int16Array(chunk.buffer.slice(chunk.byteOffset, chunk.byteOffset + (chunk.length & ~1))) : mulawDecode(chunk);
+      let sum = 0;
+      for (const v of pcm) sum += v * v;
+      return Math.sqrt(sum / Math.max(1, pcm.length)) > 400;
+    };
     const results = (from: number, to: number, isFinal: boolean, speechFinal: boolean, fromFinalize: boolean): void => {
       const words = (utterances[st.utterance] ?? []).slice(from, to).map((w, i) => {
         const start = (st.utteranceStartMs + (from + i) * wordMs) / 1000;
@@ -228,6 +241,10 @@ export class FakeDeepgramServer {
           if (faults.dropCode === 1011) ws.close(1011, 'NET-0001');
           else ws.terminate();
           return;
+        }
+        if (this.options.speechOnly === true) {
+          if (!loud(data)) return;
+          speechBytes += data.length;
         }
         onAudio();
         return;
