@@ -7,7 +7,7 @@ import type { RoomEvent } from '../../../src/room/events.ts';
 import { httpTool, type HttpToolOptions } from '../../../src/room/http-tool.ts';
 import { RoomKit } from '../../../src/room/room-kit.ts';
 import { createToolContext } from '../../../src/room/tool.ts';
-import { Upstream } from './upstream.ts';
+import { Upstream } from '../../support/upstream-http.ts';
 
 const API_KEY = 'sk-live-SECRET/4242+x';
 const CALL_ID = 'call-0042';

@@ -7,7 +7,7 @@ import type { EphemeralEvent } from '../../../src/room/events.ts';
 import { httpTool, type HttpToolOptions } from '../../../src/room/http-tool.ts';
 import { RoomKit } from '../../../src/room/room-kit.ts';
 import { createToolContext } from '../../../src/room/tool.ts';
-import { Upstream, type Seen } from './upstream.ts';
+import { Upstream, type Seen } from '../../support/upstream-http.ts';
 
 const API_KEY = 'sk-live-SECRET-4242';
 const CALLER = '+15551230000';
