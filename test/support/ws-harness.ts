@@ -47,6 +47,8 @@ export interface WsHarnessOptions {
   readonly now?: () => number;
   readonly pacer?: Pacer;
   readonly logger?: Logger;
+  /** Token secret (default random): a separate process can then issue tokens this server accepts. */
+  readonly secret?: Uint8Array;
 }
 
 export interface WsHarness {
@@ -66,7 +68,7 @@ export interface WsHarness {
 }
 
 export async function startWsHarness(options: WsHarnessOptions): Promise<WsHarness> {
-  const secret = randomBytes(32);
+  const secret = options.secret ?? randomBytes(32);
   const store = memoryJtiStore();
   const now = options.now ?? Date.now;
   const joinTokens = new JoinTokens({ secret, ttlSeconds: 60, store, now });

@@ -32,6 +32,8 @@ export interface ClientSocketHandlers {
   onMessage?(message: ClientMessage): void;
   /** A binary frame (audio). */
   onBinary?(data: Buffer): void;
+  /** A text frame, unparsed (only with `rawText`). */
+  onText?(data: Buffer): void;
   onClose?(closed: SocketClosed): void;
 }
 
@@ -46,6 +48,12 @@ export interface ClientSocketOptions {
   readonly hardLimitBytes?: number;
   /** Monotonic ms (rate limiting). */
   readonly now?: () => number;
+  /**
+   * Another protocol runs on the socket (a telephony platform's, src/transports/telephony): text frames go to
+   * `onText` unparsed, and the socket itself never sends Callroom messages (`error`, `pong`); messages over the
+   * rate cap are dropped and logged instead of answered. Default false.
+   */
+  readonly rawText?: boolean;
 }
 
 const DEFAULT_HIGH_WATER = 256 * 1024;
@@ -64,6 +72,7 @@ export class ClientSocket {
   readonly #now: () => number;
   readonly #highWater: number;
   readonly #hardLimit: number;
+  readonly #rawText: boolean;
   #handlers: ClientSocketHandlers = {};
   #alive = true;
   #pingTimer: NodeJS.Timeout | undefined;
@@ -72,6 +81,11 @@ export class ClientSocket {
   #lastRateReport = -Infinity;
   #received = 0;
   #malformed = 0;
+  #resolveClosed!: (closed: SocketClosed) => void;
+  /** Resolves once, when the connection has closed. */
+  readonly whenClosed: Promise<SocketClosed> = new Promise((resolve) => {
+    this.#resolveClosed = resolve;
+  });
 
   constructor(ws: WebSocket, options: ClientSocketOptions) {
     this.#ws = ws;
@@ -80,6 +94,7 @@ export class ClientSocket {
     this.#rate = new MessageRate(options.maxMessagesPerSecond, this.#now);
     this.#highWater = options.highWaterBytes ?? DEFAULT_HIGH_WATER;
     this.#hardLimit = options.hardLimitBytes ?? this.#highWater * 4;
+    this.#rawText = options.rawText ?? false;
     ws.binaryType = 'nodebuffer';
     ws.on('message', this.#onMessage);
     ws.on('pong', () => {
@@ -127,12 +142,17 @@ export class ClientSocket {
 
   /** Send a JSON message; false when closed. A client that reads nothing at all is dropped here. */
   sendJson(message: ServerMessage): boolean {
+    return this.sendText(JSON.stringify(message));
+  }
+
+  /** Send a text frame as it is (another protocol's message, with `rawText`); as `sendJson` otherwise. */
+  sendText(text: string): boolean {
     if (!this.open) return false;
     if (this.#ws.bufferedAmount > this.#hardLimit) {
       this.terminate('client-not-reading', 'client stopped reading its messages');
       return false;
     }
-    this.#ws.send(JSON.stringify(message));
+    this.#ws.send(text);
     return true;
   }
 
@@ -164,13 +184,22 @@ export class ClientSocket {
       const now = this.#now();
       if (now - this.#lastRateReport >= 1000) {
         this.#lastRateReport = now;
-        this.sendError('rate_limited', 'too many messages: some were dropped (websocket.maxMessagesPerSecond)');
+        if (this.#rawText) this.#logger.warn({ dropped: this.#rate.dropped }, 'too many messages from the peer: some were dropped');
+        else this.sendError('rate_limited', 'too many messages: some were dropped (websocket.maxMessagesPerSecond)');
       }
       return;
     }
     const buf = data as Buffer;
     if (isBinary) {
       this.#handlers.onBinary?.(buf);
+      return;
+    }
+    if (this.#rawText) {
+      try {
+        this.#handlers.onText?.(buf);
+      } catch (err) {
+        this.#logger.warn({ err }, 'websocket message handler failed');
+      }
       return;
     }
     const parsed = parseClientMessage(buf);
@@ -214,6 +243,7 @@ export class ClientSocket {
         : { cause: 'client-closed' as const, detail: `client closed the connection (code ${code})` });
     this.#closed = { code, ...cause };
     this.#ws.off('message', this.#onMessage);
+    this.#resolveClosed(this.#closed);
     try {
       this.#handlers.onClose?.(this.#closed);
     } catch (err) {

@@ -35,6 +35,7 @@ export interface WsAudioFormat {
 export const DEFAULT_JOIN_PATH = '/ws/join';
 export const DEFAULT_CONTROL_PATH = '/ws/control';
 const DEFAULT_RATE: WsSampleRate = 16000;
+const SHUTDOWN_GRACE_MS = 1000;
 
 export interface WebSocketEndpointsOptions {
   readonly settings: WebSocketSettings;
@@ -99,10 +100,15 @@ export function attachWebSocketEndpoints(server: Server, options: WebSocketEndpo
   const legs = new Set<WsCallLeg>();
   const controls = new Set<WsControlClient>();
   const pending = new Set<Duplex>();
+  const sockets = new Set<ClientSocket>();
   let closing = false;
 
-  const socketFor = (ws: WebSocket, logger: Logger): ClientSocket =>
-    new ClientSocket(ws, { maxMessagesPerSecond: settings.maxMessagesPerSecond, pingIntervalMs: settings.pingIntervalMs, logger });
+  const socketFor = (ws: WebSocket, logger: Logger): ClientSocket => {
+    const socket = new ClientSocket(ws, { maxMessagesPerSecond: settings.maxMessagesPerSecond, pingIntervalMs: settings.pingIntervalMs, logger });
+    sockets.add(socket);
+    void socket.whenClosed.then(() => sockets.delete(socket));
+    return socket;
+  };
 
   const startCall = (ws: WebSocket, callId: string, format: WsAudioFormat): void => {
     const log = options.logger.child({ callId, medium: 'websocket' });
@@ -237,6 +243,18 @@ export function attachWebSocketEndpoints(server: Server, options: WebSocketEndpo
       for (const leg of [...legs]) leg.shutdown();
       for (const c of [...controls]) c.close(1001);
       await Promise.all(ended);
+      // Clients get a moment to answer the close frame; one that does not is dropped (ws would wait 30 s).
+      const closedAll = Promise.all([...sockets].map((s) => s.whenClosed));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), SHUTDOWN_GRACE_MS);
+      });
+      const outcome = await Promise.race([closedAll, grace]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        for (const s of [...sockets]) s.terminate('server-closed', 'gateway shutting down');
+        await closedAll;
+      }
       ownPacer?.close();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

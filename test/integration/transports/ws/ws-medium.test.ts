@@ -2,6 +2,7 @@
  * The WebSocket medium over real sockets on 127.0.0.1, with a plain `ws` client following the protocol's
  * message list: audio both ways at each rate, tokens, malformed input, limits, endings, barge-in, pacing.
  */
+import { connect as tcpConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { CallRejectedError } from '../../../../src/call/call-errors.ts';
@@ -352,8 +353,24 @@ describe('WebSocket medium: messages and endings', () => {
     expect((await a.closed).code).toBe(1000);
     const b = await connect(h.joinUrl('b'));
     const legB = await calls.nextLeg();
+    // A client that completes the handshake and then never answers anything (not even the close frame).
+    const url = new URL(h.joinUrl('c'));
+    const raw = tcpConnect(h.port, '127.0.0.1');
+    cleanup.push(() => void raw.destroy());
+    raw.resume();
+    raw.write(
+      `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    const legC = await calls.nextLeg();
+    const rawClosed = new Promise((resolve) => raw.once('close', resolve));
+    const t0 = performance.now();
     await h.endpoints.close();
+    expect(performance.now() - t0).toBeLessThan(2500);
     expect(await legB.ended).toMatchObject({ reason: 'local-hangup', detail: 'gateway shutting down' });
+    expect(await legC.ended).toMatchObject({ reason: 'local-hangup', detail: 'gateway shutting down' });
     expect((await b.closed).code).toBe(1001);
+    await rawClosed;
+    expect(h.endpoints.connections).toBe(0);
   });
 });
