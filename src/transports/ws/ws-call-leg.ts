@@ -228,7 +228,8 @@ export class WsCallLeg implements CallLeg {
   #onAudio(data: Buffer): void {
     if (this.#end !== undefined) return;
     if (!this.#answered) {
-      this.#droppedBeforeAnswer++;
+      // Said once: a client that streams from the moment it connects loses only what precedes call_started.
+      if (this.#droppedBeforeAnswer++ === 0) this.#socket.sendError('unexpected_audio', 'audio before call_started is dropped');
       return;
     }
     this.#framer.push(data);

@@ -256,6 +256,27 @@ describe('WebSocket medium: messages and endings', () => {
     expect(echo.legs.get('bad')?.mediaStats()).toMatchObject({ malformed: 5 });
   });
 
+  it('audio before call_started is dropped, said once', async () => {
+    let leg: CallLeg | undefined;
+    const h = await harness({
+      joinCall: async (_id, l) => {
+        leg = l;
+        await sleep(300);
+        await runEcho(l, silentLogger());
+      },
+    });
+    const client = await connect(h.joinUrl('early'));
+    for (let i = 0; i < 5; i++) client.sendPcm(tone(16000, 20, 440));
+    expect(await client.next('error')).toMatchObject({ code: 'unexpected_audio' });
+    await client.next('call_started');
+    const sent = tone(16000, 100, 440);
+    client.sendPcm(sent);
+    await client.audio(sent.byteLength);
+    expect(client.all('error')).toHaveLength(1);
+    expect(client.receivedBytes).toBe(sent.byteLength);
+    expect(leg?.mediaStats()).toMatchObject({ droppedBeforeAnswer: 5, framesIn: 5 });
+  });
+
   it('caps message rate (dropped and reported once) and message size (1009, the call ends with a detail)', async () => {
     const echo = echoCalls();
     const h = await harness({ joinCall: echo.joinCall, settings: { maxMessagesPerSecond: 20, maxMessageBytes: 4096 } });
