@@ -135,6 +135,77 @@ const websocket = z.strictObject({
   pingIntervalMs: z.number().int().min(1_000).max(300_000).default(15_000),
 });
 
+/** Platforms that bridge live calls over their own WebSocket media protocol (src/transports/telephony). */
+export const TELEPHONY_DIALECTS = ['twilio', 'telnyx', 'vonage', 'jambonz', 'chan_websocket', 'plivo', 'exotel', 'genesys'] as const;
+
+/** One WebSocket path on the HTTP server that telephony platforms connect to. */
+const telephonyEndpoint = z
+  .strictObject({
+    /** URL path (`/telephony/twilio`); must not be a path the WebSocket medium serves. */
+    path: z.string().regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, 'a URL path starting with /'),
+    /** The platform, or `auto`: recognised from its first frames (and its WebSocket subprotocol). */
+    dialect: z.enum([...TELEPHONY_DIALECTS, 'auto']).default('auto'),
+    /** The agent that answers (the dialled name); absent: the platform's `agent` custom parameter, else the default agent. */
+    agent: z.string().min(1).optional(),
+    /**
+     * Accepted keys (at least 16 characters; redacted in logs), presented as the URL's `token` query parameter or
+     * the platform's custom parameter `token` (Twilio `<Parameter>`, Telnyx `custom_parameters`, a Vonage header, ...).
+     */
+    apiKeys: z.array(z.string().min(16)).default([]),
+    /** Source addresses (IPs or CIDRs) allowed to connect, checked before the upgrade; with apiKeys, both must pass. */
+    allowFrom: z.array(z.string().min(1)).default([]),
+    /** jambonz: the rate of `bidirectionalAudio` when the call's metadata does not say (default: the input rate). */
+    outputSampleRate: z.union([z.literal(8000), z.literal(16000), z.literal(24000), z.literal(48000)]).optional(),
+  })
+  .refine((e) => e.apiKeys.length > 0 || e.allowFrom.length > 0, { message: 'needs apiKeys or allowFrom: an endpoint without authentication is refused' });
+
+/** An Asterisk AudioSocket TCP listener (the protocol carries no credentials: sources are checked). */
+const audioSocketListener = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(9092),
+  /** The agent that answers; absent: the default agent. */
+  agent: z.string().min(1).optional(),
+  /** Source addresses (IPs or CIDRs) allowed to connect; anything else is closed before a byte is read. */
+  allowFrom: z.array(z.string().min(1)).min(1).default(['127.0.0.1', '::1']),
+});
+
+const telephonyPlayout = z.strictObject({
+  /** How far ahead of real time audio goes to a platform that queues it (Twilio, Telnyx, Vonage, jambonz, chan_websocket, ...). */
+  leadMs: z.number().int().min(20).max(2_000).default(200),
+  /** Audio queued in Callroom per call and not yet sent; `write` waits while it is full. */
+  bufferMs: z.number().int().min(100).max(10_000).default(2_000),
+  /** A playout mark after at most this much audio: the granularity of what the caller is known to have heard. */
+  markEveryMs: z.number().int().min(20).max(2_000).default(100),
+  /** A mark the platform has not acknowledged this long after its audio should have played counts as played. */
+  markTimeoutMs: z.number().int().min(500).max(60_000).default(5_000),
+  /** Marks outstanding at most (jambonz keeps 30). */
+  maxPendingMarks: z.number().int().min(2).max(1_000).default(25),
+  /** Lead for platforms that play what they get at once (AudioSocket): about one frame, for timer jitter. */
+  realtimeLeadMs: z.number().int().min(0).max(200).default(20),
+});
+
+/** Telephony bridges: platforms' own WebSocket (and AudioSocket TCP) media protocols as call media. */
+const telephony = z.strictObject({
+  endpoints: z
+    .array(telephonyEndpoint)
+    .default([])
+    .refine((list) => new Set(list.map((e) => e.path)).size === list.length, { message: 'endpoint paths must be unique' }),
+  audiosocket: z.array(audioSocketListener).default([]),
+  /** AudioSocket kind 0x11: slin16 in older docs and libraries, slin12 in Asterisk since Oct 2025; `auto` decides by frame size. */
+  audiosocketKind11: z.enum(['auto', 'slin12', 'slin16']).default('auto'),
+  playout: telephonyPlayout.default(() => telephonyPlayout.parse({})),
+  /** Time a connection has to say which call it is (Twilio `start`, AudioSocket UUID, ...) before it is closed. */
+  startTimeoutMs: z.number().int().min(500).max(60_000).default(5_000),
+  /** Largest WebSocket message (or AudioSocket frame) a platform may send; a larger one ends the call. */
+  maxMessageBytes: z.number().int().min(1024).max(1_048_576).default(65_536),
+  /** Messages per second a platform may send on one call (1 s burst); beyond it they are dropped and logged. */
+  maxMessagesPerSecond: z.number().int().min(10).max(10_000).default(250),
+  /** WebSocket ping interval; a peer that has not answered the previous ping by the next one is dropped. */
+  pingIntervalMs: z.number().int().min(1_000).max(300_000).default(15_000),
+  /** An AudioSocket connection with no frame for this long is ended (Asterisk sends audio every 20 ms). */
+  idleTimeoutMs: z.number().int().min(1_000).max(300_000).default(10_000),
+});
+
 /** Events a webhook endpoint can receive (see src/api/webhooks). */
 export const WEBHOOK_EVENT_TYPES = ['call.started', 'call.transcript', 'call.tool', 'call.ended'] as const;
 
@@ -224,6 +295,7 @@ export const configSchema = z
     rtp: rtp.default(() => rtp.parse({})),
     http: http.default(() => http.parse({})),
     websocket: websocket.default(() => websocket.parse({})),
+    telephony: telephony.default(() => telephony.parse({})),
     providers: providers.default(() => providers.parse({})),
     vad: vad.default(() => vad.parse({})),
     /**
