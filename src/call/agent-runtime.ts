@@ -4,7 +4,7 @@
  * REST API's agents go through the same builder).
  */
 import type { AgentSpec } from '../config/agent-schema.ts';
-import type { LlmProvider, SttProvider, TtsProvider } from '../providers/types.ts';
+import type { LlmProvider, RealtimeProvider, SttProvider, TtsProvider } from '../providers/types.ts';
 import type { Tool, ToolHandler } from '../room/tool.ts';
 import type { ToolPolicy } from '../room/tool-policy.ts';
 
@@ -20,6 +20,11 @@ export interface AgentRuntime {
   /** Handler for tool definitions answered elsewhere (MCP servers). */
   readonly toolHandler?: ToolHandler;
   readonly policy: ToolPolicy;
+  /**
+   * Set when the agent talks speech-to-speech (`spec.realtime`): calls run a `RealtimeCallSession` on this
+   * model instead of the cascade (llm, stt and tts are then unused). Its settings are `spec.realtime`.
+   */
+  readonly realtime?: RealtimeProvider;
 }
 
 /** Finds the agent for a call, by the name dialled (or given by the medium); '' or unknown names get the default. */

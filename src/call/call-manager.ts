@@ -16,7 +16,11 @@ import { CallRejectedError } from './call-errors.ts';
 import type { CallEvent, HangupCause } from './call-events.ts';
 import type { CallLeg, CallOrigin, LegEnd } from './call-leg.ts';
 import { CallSession } from './call-session.ts';
+import { RealtimeCallSession } from './realtime/realtime-call-session.ts';
 import type { ControlClient } from './session-events.ts';
+
+/** A live call's session: the cascade, or speech-to-speech for an agent with a realtime model. */
+export type LiveSession = CallSession | RealtimeCallSession;
 
 /** A call's event, with whose it is. */
 export interface CallEventEnvelope {
@@ -49,7 +53,7 @@ export interface CallManagerOptions {
 export class CallManager {
   readonly #o: CallManagerOptions;
   readonly #clock: Clock;
-  readonly #live = new Map<string, CallSession>();
+  readonly #live = new Map<string, LiveSession>();
   readonly #prepared = new Map<string, Prepared>();
   readonly #events: Listeners<CallEventEnvelope>;
   readonly #idle: Array<() => void> = [];
@@ -131,11 +135,11 @@ export class CallManager {
     };
   }
 
-  session(callId: string): CallSession | undefined {
+  session(callId: string): LiveSession | undefined {
     return this.#live.get(callId);
   }
 
-  sessions(): CallSession[] {
+  sessions(): LiveSession[] {
     return [...this.#live.values()];
   }
 
@@ -180,16 +184,8 @@ export class CallManager {
 
   async #run(callId: string, leg: CallLeg, origin: CallOrigin, agent: AgentRuntime): Promise<void> {
     const logger = this.#o.logger.child({ callId, agent: agent.spec.name });
-    const session = new CallSession({
-      callId,
-      leg,
-      origin,
-      agent,
-      vad: this.#o.vad,
-      logger,
-      clock: this.#clock,
-      maxCallMs: this.#o.maxCallSeconds * 1000,
-    });
+    const options = { callId, leg, origin, agent, vad: this.#o.vad, logger, clock: this.#clock, maxCallMs: this.#o.maxCallSeconds * 1000 };
+    const session: LiveSession = agent.realtime === undefined ? new CallSession(options) : new RealtimeCallSession(options);
     this.#live.set(callId, session);
     const base = { callId, agent: agent.spec.name, medium: leg.medium, origin };
     const off = session.onEvent((event) => this.#events.emit({ ...base, event }));

@@ -151,6 +151,27 @@ export const turnSchema = z.strictObject({
   idlePrompt: z.string().max(200).default('Are you still there?'),
 });
 
+/**
+ * Speech-to-speech: the call talks to a realtime model (OpenAI Realtime, Gemini Live) instead of STT -> LLM -> TTS.
+ * Credentials default to `providers.openaiRealtime` / `providers.geminiLive`. `onDrop`: what a dropped model
+ * connection does to the call (OpenAI has no resumption: `reconnect` opens a new session, without the context).
+ */
+export const realtimeSchema = z
+  .strictObject({
+    provider: z.enum(['openai', 'gemini']),
+    model: z.string().min(1).optional(),
+    voice: z.string().min(1).optional(),
+    /** `manual`: Callroom's VAD decides when the caller's turn ended. Gemini has no `semantic_vad`. */
+    turnDetection: z.enum(['server_vad', 'semantic_vad', 'manual']).default('server_vad'),
+    baseUrl: z.string().url().optional(),
+    apiKey: z.string().min(1).optional(),
+    onDrop: z.enum(['reconnect', 'end']).default('reconnect'),
+  })
+  .refine((r) => !(r.provider === 'gemini' && r.turnDetection === 'semantic_vad'), {
+    message: 'Gemini Live has no semantic_vad (use server_vad or manual)',
+    path: ['turnDetection'],
+  });
+
 export const agentSchema = z.strictObject({
   name: agentName,
   description: z.string().max(2000).default(''),
@@ -192,6 +213,8 @@ export const agentSchema = z.strictObject({
     .default({ maxToolRounds: 20, toolLoopTimeoutSeconds: 600, toolLoopWarnAfter: 10 }),
   /** Record the call (stereo WAV) when recording is enabled globally. */
   record: z.boolean().optional(),
+  /** Set: calls run speech-to-speech on this realtime model (llm, stt, tts and turn are not used). */
+  realtime: realtimeSchema.optional(),
 });
 
 /** An agent as the config file or the API gives it, defaults applied. */
@@ -202,3 +225,4 @@ export type HttpToolSpec = z.infer<typeof httpToolSchema>;
 export type ClientToolSpec = z.infer<typeof clientToolSchema>;
 export type McpServerSpec = z.infer<typeof mcpServerSchema>;
 export type TurnSettings = z.infer<typeof turnSchema>;
+export type RealtimeSpec = z.infer<typeof realtimeSchema>;

@@ -254,6 +254,19 @@ const providers = z.strictObject({
   gemini: z
     .strictObject({ apiKey: z.string().min(1), baseUrl: z.string().url().optional(), model: z.string().default('gemini-2.5-flash') })
     .optional(),
+  /** Speech-to-speech (agents with `realtime.provider: openai`); the SDK dials wss:// under `baseUrl` (`…/v1`). */
+  openaiRealtime: z
+    .strictObject({ apiKey: z.string().min(1), baseUrl: z.string().url().optional(), model: z.string().default('gpt-realtime'), voice: z.string().min(1).optional() })
+    .optional(),
+  /** Speech-to-speech (agents with `realtime.provider: gemini`). */
+  geminiLive: z
+    .strictObject({
+      apiKey: z.string().min(1),
+      baseUrl: z.string().url().optional(),
+      model: z.string().default('gemini-live-2.5-flash-preview'),
+      voice: z.string().min(1).optional(),
+    })
+    .optional(),
   sherpa: z.strictObject({ sttModelDir: z.string().optional(), ttsModelDir: z.string().optional() }).optional(),
   flite: z.strictObject({ voice: z.enum(['kal', 'kal16', 'awb', 'rms', 'slt']).default('kal16') }).default({ voice: 'kal16' }),
   /** Offline wideband recogniser: one decoder (~90 MB) per concurrent call, up to this many. */

@@ -10,8 +10,10 @@ import { CallroomError, errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { DemoLlm } from '../providers/demo/demo-llm.ts';
 import { GeminiLlm } from '../providers/gemini/gemini-llm.ts';
+import { GeminiLive } from '../providers/gemini-live/gemini-live.ts';
 import { OpenAiLlm } from '../providers/openai/openai-llm.ts';
-import type { LlmProvider, SttProvider, TtsProvider } from '../providers/types.ts';
+import { OpenAiRealtime } from '../providers/openai-realtime/openai-realtime.ts';
+import type { LlmProvider, RealtimeProvider, SttProvider, TtsProvider } from '../providers/types.ts';
 import { TimeoutLlm } from '../providers/wrappers/with-timeout.ts';
 import { httpTool } from '../room/http-tool.ts';
 import { McpToolProvider } from '../room/mcp-tools.ts';
@@ -55,7 +57,8 @@ export class AgentBuilder {
   async #build(spec: AgentSpec): Promise<AgentRuntime> {
     const log = this.#o.logger.child({ agent: spec.name });
     const tools: Tool[] = spec.tools.http.map((t) => httpTool(httpToolOptions(t)));
-    if (spec.llm.provider === 'demo') tools.push(...demoTools());
+    // The demo tools belong to the demo model; a speech-to-speech agent does not use it.
+    if (spec.llm.provider === 'demo' && spec.realtime === undefined) tools.push(...demoTools());
     for (const server of spec.tools.mcp) {
       try {
         const filters = server.toolFilter.map(globToRegExp);
@@ -80,7 +83,28 @@ export class AgentBuilder {
       tts: this.#pick('tts', spec.tts.providers, this.#o.speech.tts, this.#o.config.providers.sherpa?.ttsModelDir !== undefined) as TtsProvider[],
       tools,
       policy: new ToolPolicy({ allow: spec.tools.allow, deny: spec.tools.deny }),
+      ...(spec.realtime === undefined ? {} : { realtime: this.#realtime(spec) }),
     };
+  }
+
+  /** The agent's speech-to-speech model: the agent's own key/URL, else `providers.openaiRealtime` / `providers.geminiLive`. */
+  #realtime(spec: AgentSpec): RealtimeProvider {
+    const p = this.#o.config.providers;
+    const r = spec.realtime;
+    if (r === undefined) throw invalid(spec, 'no realtime section');
+    const logger = this.#o.logger.child({ agent: spec.name });
+    if (r.provider === 'openai') {
+      const apiKey = r.apiKey ?? p.openaiRealtime?.apiKey;
+      if (apiKey === undefined) throw invalid(spec, 'realtime.provider openai needs providers.openaiRealtime.apiKey or realtime.apiKey');
+      const baseUrl = r.baseUrl ?? p.openaiRealtime?.baseUrl;
+      const voice = p.openaiRealtime?.voice;
+      return new OpenAiRealtime({ apiKey, model: p.openaiRealtime?.model ?? 'gpt-realtime', logger, ...(baseUrl === undefined ? {} : { baseUrl }), ...(voice === undefined ? {} : { voice }) });
+    }
+    const apiKey = r.apiKey ?? p.geminiLive?.apiKey;
+    if (apiKey === undefined) throw invalid(spec, 'realtime.provider gemini needs providers.geminiLive.apiKey or realtime.apiKey');
+    const baseUrl = r.baseUrl ?? p.geminiLive?.baseUrl;
+    const voice = p.geminiLive?.voice;
+    return new GeminiLive({ apiKey, model: p.geminiLive?.model ?? 'gemini-live-2.5-flash-preview', logger, ...(baseUrl === undefined ? {} : { baseUrl }), ...(voice === undefined ? {} : { voice }) });
   }
 
   #llm(spec: AgentSpec): LlmProvider {

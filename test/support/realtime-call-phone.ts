@@ -1,0 +1,124 @@
+/**
+ * A caller's line for speech-to-speech tests: real-time G.711 (or PCM) to the gateway with a short send
+ * queue (at most `leadMs` ahead, so speech goes out when the test says it, not after a second of queued
+ * silence), silence between utterances, and everything sent and heard kept byte for byte. With PCMU the
+ * payloads sent are exactly the bytes given here (`writeEncoded` of one packet at a time), and the heard
+ * payloads are the gateway's RTP payloads (`onEncoded`), so pass-through can be checked to the byte.
+ *
+ * Speech: human recordings (Debian's asterisk-prompt-en, Allison, G.722) decoded with src/media/g722.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { G722Decoder } from '../../src/media/g722.ts';
+import { mulawEncode } from '../../src/media/g711.ts';
+import { resampleBuffer } from '../../src/media/resample/index.ts';
+import type { SipCallLeg } from '../../src/transports/sip/sip-call-leg.ts';
+
+export const ALLISON_DIR = '/usr/share/asterisk/sounds/en_US_f_Allison';
+
+/** An Allison prompt as 16 kHz PCM. */
+export function allison(name: string): Int16Array {
+  return new G722Decoder().decode(new Uint8Array(readFileSync(`${ALLISON_DIR}/${name}.g722`)));
+}
+
+/** An Allison prompt as mu-law at 8 kHz (what a PCMU phone sends). */
+export function allisonMulaw(name: string): Uint8Array {
+  return mulawEncode(resampleBuffer(allison(name), 16000, 8000));
+}
+
+/** Bytes the model "says": a recording, so the caller hears a voice; never the silence code 0xFF. */
+export function modelVoice(name: string, ms?: number): Uint8Array {
+  let bytes = allisonMulaw(name);
+  if (ms !== undefined) {
+    const want = Math.round(ms * 8);
+    const out = new Uint8Array(want);
+    for (let at = 0; at < want; at += bytes.length) out.set(bytes.subarray(0, Math.min(bytes.length, want - at)), at);
+    bytes = out;
+  }
+  return bytes.map((b) => (b === 0xff ? 0xfe : b));
+}
+
+const PACKET = 160;
+const SILENCE = 0xff;
+
+export class PhoneLine {
+  readonly leg: SipCallLeg;
+  /** Every payload byte sent, in order. */
+  readonly sent: number[] = [];
+  /** Every payload heard (the gateway's RTP payloads), with arrival times. */
+  readonly heard: Array<{ at: number; bytes: Uint8Array }> = [];
+  readonly #leadMs: number;
+  #queue: Uint8Array[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #waiters: Array<{ until: number; resolve: () => void }> = [];
+  #sentBytes = 0;
+  #writtenMs = 0;
+  /** Writes one after the other: the leg's `writeEncoded` keeps a partial packet between calls. */
+  #chain: Promise<void> = Promise.resolve();
+  readonly #off: () => void;
+
+  constructor(leg: SipCallLeg, leadMs = 60) {
+    this.leg = leg;
+    this.#leadMs = leadMs;
+    this.#off = leg.onEncoded((bytes) => this.heard.push({ at: performance.now(), bytes: bytes.slice() }));
+  }
+
+  /** Start sending: silence whenever nothing is queued. */
+  start(): void {
+    this.#timer ??= setInterval(() => this.#pump(), 5);
+  }
+
+  /** Queue mu-law bytes; resolves once they have all been sent. */
+  say(bytes: Uint8Array): Promise<void> {
+    for (let at = 0; at < bytes.length; at += PACKET) {
+      const p = new Uint8Array(PACKET).fill(SILENCE);
+      p.set(bytes.subarray(at, Math.min(bytes.length, at + PACKET)));
+      this.#queue.push(p);
+    }
+    const until = this.#sentBytes + this.#queue.length * PACKET;
+    return new Promise((resolve) => this.#waiters.push({ until, resolve }));
+  }
+
+  /** Everything heard, joined. */
+  heardBytes(): Uint8Array {
+    return Buffer.concat(this.heard.map((h) => h.bytes));
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#off();
+    for (const w of this.#waiters.splice(0)) w.resolve();
+  }
+
+  #pump(): void {
+    for (;;) {
+      const pos = this.leg.outputPosition();
+      if (this.#writtenMs - pos.playedMs >= this.#leadMs) break;
+      const p = this.#queue.shift() ?? new Uint8Array(PACKET).fill(SILENCE);
+      this.#writtenMs += PACKET / 8;
+      for (const b of p) this.sent.push(b);
+      this.#sentBytes += PACKET;
+      this.#chain = this.#chain.then(() => this.leg.writeEncoded(p, 'mulaw')).catch(() => undefined);
+    }
+    const played = this.leg.outputPosition().playedMs * 8;
+    this.#waiters = this.#waiters.filter((w) => {
+      if (played < w.until) return true;
+      w.resolve();
+      return false;
+    });
+  }
+}
+
+/** Where `needle` starts in `hay` (first match of its first `probe` bytes), or -1. */
+export function indexOfBytes(hay: Uint8Array, needle: Uint8Array, probe = 64): number {
+  return Buffer.from(hay.buffer, hay.byteOffset, hay.byteLength).indexOf(Buffer.from(needle.subarray(0, Math.min(probe, needle.length))));
+}
+
+/** How many leading bytes of `needle` appear unchanged and contiguous in `hay` (0 when they do not start anywhere). */
+export function heardPrefix(hay: Uint8Array, needle: Uint8Array): number {
+  const at = indexOfBytes(hay, needle);
+  if (at < 0) return 0;
+  let n = 0;
+  while (n < needle.length && at + n < hay.length && hay[at + n] === needle[n]) n++;
+  return n;
+}
