@@ -218,6 +218,8 @@ export function attachWebSocketEndpoints(server: Server, options: WebSocketEndpo
       return;
     }
     if (closing) return refuse(socket, 503, 'CR_CALL_DRAINING', 'the gateway is shutting down');
+    // A handshake ws would refuse must not consume a token first.
+    if (!isWebSocketHandshake(req)) return refuse(socket, 400, 'CR_WS_BAD_HANDSHAKE', 'not a WebSocket handshake');
     // A reset while the token is checked must not become an unhandled 'error'.
     socket.on('error', () => undefined);
     pending.add(socket);
@@ -259,6 +261,18 @@ export function attachWebSocketEndpoints(server: Server, options: WebSocketEndpo
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+function isWebSocketHandshake(req: IncomingMessage): boolean {
+  const key = req.headers['sec-websocket-key'];
+  const version = req.headers['sec-websocket-version'];
+  return (
+    req.method === 'GET' &&
+    req.headers.upgrade?.toLowerCase() === 'websocket' &&
+    typeof key === 'string' &&
+    /^[+/0-9A-Za-z]{22}==$/.test(key) &&
+    (version === '13' || version === '8')
+  );
 }
 
 function formatFromQuery(url: URL): WsAudioFormat | undefined {

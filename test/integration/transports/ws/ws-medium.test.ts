@@ -2,6 +2,7 @@
  * The WebSocket medium over real sockets on 127.0.0.1, with a plain `ws` client following the protocol's
  * message list: audio both ways at each rate, tokens, malformed input, limits, endings, barge-in, pacing.
  */
+import { request as httpRequest } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -189,7 +190,24 @@ describe('WebSocket medium: tokens', () => {
     expect(await refusal(`ws://127.0.0.1:${h.port}/ws/control?token=${join}`)).toMatchObject({ status: 401, body: expect.stringContaining('FORGED') });
     expect(await refusal(`${h.controlUrl('c5').replace('callId=c5', 'callId=c6')}`)).toMatchObject({ status: 403 });
     expect(await refusal(`ws://127.0.0.1:${h.port}/elsewhere`)).toMatchObject({ status: 404 });
-    expect(joins).toBe(1);
+    // A broken handshake is refused before its token is looked at: the token still works afterwards.
+    const kept = h.joinUrl('c7');
+    const bad = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest(kept.replace('ws://', 'http://'), { headers: { upgrade: 'websocket', connection: 'Upgrade' } });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('upgrade', () => reject(new Error('upgraded')));
+      req.on('error', reject);
+      req.end();
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain('CR_WS_BAD_HANDSHAKE');
+    const late7 = await connect(kept);
+    await late7.next('call_started');
+    expect(joins).toBe(2);
   });
 
   it('a call the call layer refuses gets call_rejected and call_ended, and closes', async () => {
