@@ -188,7 +188,11 @@ export class CallManager {
     const session: LiveSession = agent.realtime === undefined ? new CallSession(options) : new RealtimeCallSession(options);
     this.#live.set(callId, session);
     const base = { callId, agent: agent.spec.name, medium: leg.medium, origin };
-    const off = session.onEvent((event) => this.#events.emit({ ...base, event }));
+    const off = session.onEvent((event) => {
+      // Final words of both sides under their own key (`log.redactContent` hides them).
+      if (event.type === 'transcript' && event.final) logger.info({ role: event.role, transcript: event.text, interrupted: event.interrupted }, 'transcript');
+      this.#events.emit({ ...base, event });
+    });
     this.#events.emit({ ...base, event: { type: 'started', atMs: 0 } });
     logger.info({ medium: leg.medium, from: origin.from, to: origin.to, dialled: origin.dialled }, 'call started');
     let end: LegEnd | undefined;

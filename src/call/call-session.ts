@@ -304,12 +304,16 @@ export class CallSession {
         this.leg.pauseOutput(false);
         return;
       case 'barge_in': {
+        // The caller talks over the agent's goodbye: the interrupted turn's hang-up is withdrawn (the next
+        // turn decides again) rather than cutting off someone who is speaking.
+        this.#hangupRequested = false;
         const droppedMs = p.turns.interrupt();
         this.leg.pauseOutput(false);
         this.#emit({ type: 'barge_in', atMs: this.sinceAnswer(), droppedMs });
         return;
       }
       case 'cancel_turn':
+        this.#hangupRequested = false;
         p.turns.cancel();
         this.leg.pauseOutput(false);
         return;

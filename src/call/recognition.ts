@@ -14,6 +14,7 @@ import type { SttProvider } from '../providers/types.ts';
 import type { Vad, VadOptions, VadStream } from '../vad/vad.ts';
 import type { CallLeg, LegAudioFormat } from './call-leg.ts';
 import type { EchoGuard } from './echo-guard.ts';
+import { SpeechGate } from './speech-gate.ts';
 import { SttLink, type SttStatus } from './stt-link.ts';
 import type { HearingEvent } from './turn-taking.ts';
 import { VoiceOnsetDetector } from './voice-onset.ts';
@@ -21,6 +22,8 @@ import { VoiceOnsetDetector } from './voice-onset.ts';
 /** A stream silent for longer than this is filled with silence; checked this often. */
 const GAP_MS = 80;
 const GAP_CHECK_MS = 100;
+/** How long an unconfirmed voice onset keeps the recogniser listening. */
+const ONSET_GATE_MS = 1500;
 
 export interface RecognitionOptions {
   readonly leg: CallLeg;
@@ -41,6 +44,9 @@ export interface RecognitionOptions {
 export class Recognition {
   readonly #o: RecognitionOptions;
   readonly #stt: SttLink;
+  readonly #gate: SpeechGate;
+  /** When an onset opened the gate without the VAD confirming speech yet (ms, call clock). */
+  #onsetOpenAt: number | undefined;
   readonly #offs: Unsubscribe[] = [];
   #format: LegAudioFormat | undefined;
   #vad: VadStream | undefined;
@@ -67,6 +73,7 @@ export class Recognition {
         if (ev.type === 'transcript') this.#emit({ type: ev.isFinal ? 'final' : 'interim', text: ev.text });
       },
     });
+    this.#gate = new SpeechGate(this.#stt);
   }
 
   /** Whether a recogniser hears this call (false: keypad only). */
@@ -82,7 +89,7 @@ export class Recognition {
   start(): void {
     const leg = this.#o.leg;
     this.#offs.push(leg.onFrame((frame) => this.#onFrame(frame)));
-    this.#offs.push(leg.onEncoded((bytes) => this.#stt.writeEncoded(bytes)));
+    this.#offs.push(leg.onEncoded((bytes) => this.#gate.writeEncoded(bytes)));
     this.#offs.push(leg.onDtmf((d) => this.#emit({ type: 'dtmf', digit: d.digit })));
     const format = leg.inputFormat;
     if (format !== undefined) this.#reformat(format);
@@ -149,7 +156,12 @@ export class Recognition {
       if (this.#vadResampler === undefined) vad.push(frame);
       else vad.push({ samples: this.#vadResampler.process(frame.samples).slice(), sampleRate: this.#vadRate, timestamp: frame.timestamp });
     }
-    this.#stt.write(frame);
+    this.#gate.write(frame);
+    // An onset the VAD never confirmed (a click, a cough) closes the gate again.
+    if (this.#onsetOpenAt !== undefined && nowMs - this.#onsetOpenAt > ONSET_GATE_MS) {
+      this.#onsetOpenAt = undefined;
+      if (this.#vad?.speaking !== true) this.#gate.closeGate();
+    }
   }
 
   #reformat(format: LegAudioFormat): void {
@@ -168,18 +180,27 @@ export class Recognition {
       sampleRate: this.#vadRate,
       onProbability: (p) => {
         const edge = this.#onset?.push(p);
-        if (edge === 'onset') this.#emit({ type: 'onset', echo: this.#isEcho() });
+        if (edge === 'onset') {
+          if (!this.#gate.open) this.#onsetOpenAt = this.#o.clock.now();
+          this.#gate.openGate();
+          this.#emit({ type: 'onset', echo: this.#isEcho() });
+        }
         else if (edge === 'offset') this.#emit({ type: 'offset' });
       },
       onEvent: (ev) => {
         if (ev.type === 'speech_start') {
+          this.#onsetOpenAt = undefined;
+          this.#gate.openGate();
           this.#o.onSpeechEdge?.('start', ev.timestamp + this.#mediaToClock);
           this.#emit({ type: 'speech_start', echo: this.#isEcho() });
         } else if (ev.type === 'speech_end') {
           this.#o.onSpeechEdge?.('end', ev.timestamp + this.#mediaToClock);
+          this.#gate.closeGate();
           this.#emit({ type: 'speech_end' });
         } else {
-          this.#o.logger.warn({ code: ev.error.code }, 'vad failed: speech edges now come from the recogniser only');
+          // Without a VAD the recogniser hears everything; speech edges come from it alone.
+          this.#gate.openGate();
+          this.#o.logger.warn({ code: ev.error.code }, 'vad failed: the recogniser now hears all audio');
         }
       },
     });

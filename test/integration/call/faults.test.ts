@@ -33,7 +33,7 @@ const stops: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   vad = await SileroVad.load({ version: 'v5' });
-  stt = new PocketsphinxStt({ logger: silentLogger() });
+  stt = new PocketsphinxStt({ logger: silentLogger(), maxQueueMs: 600_000 });
   tts = new FliteTts({ voice: 'kal16' });
   return async () => {
     await vad.close();

@@ -13,7 +13,7 @@ import { EnergyVad } from '../../../src/vad/energy-vad.ts';
 import { startCallHarness, type CallHarness } from '../../support/call-harness.ts';
 import { FakeOpenAiRealtimeServer } from '../../support/fake-openai-realtime-server.ts';
 import { openAiAgent, ToolServer } from '../../support/realtime-call-agents.ts';
-import { allisonMulaw, heardPrefix, indexOfBytes, modelVoice, PhoneLine } from '../../support/realtime-call-phone.ts';
+import { allisonMulaw, heardPackets, heardPrefix, heardRun, indexOfBytes, modelVoice, PhoneLine, taggedVoice } from '../../support/realtime-call-phone.ts';
 
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -114,5 +114,54 @@ describe('speech-to-speech over SIP (PCMU) with OpenAI Realtime', () => {
     await until(() => events(h).some((e) => e.type === 'turn'), 5000, 'turn timing');
     const turn = ev.concat(events(h)).find((e) => e.type === 'turn');
     expect(turn).toMatchObject({ timing: { turn: 1, source: 'speech', llmFirstTokenMs: expect.any(Number), firstAudioMs: expect.any(Number) } });
+  });
+
+  it('barge-in stops playout at once and truncates the answer to exactly what the phone received', async () => {
+    const fake = await fakeModel();
+    const answer = taggedVoice('hello-world', 5000);
+    const words = 'this is a long answer that the caller will cut short somewhere around the middle of it';
+    fake.plans.push({ audio: answer, transcript: words });
+    const h = await harnessFor(openAiAgent(fake));
+    const line = await callIn(h);
+    await fake.waitFor(() => fake.connections[0]?.session !== undefined, 5000, 'session.update');
+    const conn = fake.connections[0];
+    await line.say(allisonMulaw('please-try-again'));
+    // About 1.5 s of the answer heard, then the caller talks over it.
+    await until(() => heardPackets(line.heard, answer).size >= 75, 10_000, '1.5 s of the answer').catch((err: unknown) => {
+      console.log('heard packets', [...heardPackets(line.heard, answer)].sort((a, b) => a - b).join(','), 'payloads', line.heard.length, JSON.stringify(events(h).map((e) => e.type)));
+      throw err;
+    });
+    const interruption = line.say(allisonMulaw('goodbye'));
+    await fake.waitFor(() => (conn?.truncates.length ?? 0) > 0, 5000, 'truncate');
+    await interruption;
+    // Let the phone's jitter buffer hand over whatever was already on the wire.
+    await new Promise((r) => setTimeout(r, 300));
+    const got = heardPackets(line.heard, answer);
+    const heardMs = got.size * 20;
+    const truncate = conn?.truncates[0];
+    if (process.env['RT_DEBUG']) console.log('heard', heardMs, 'run', heardRun(line.heard, answer) * 20, 'truncate', truncate);
+    expect(conn?.truncates).toHaveLength(1);
+    expect(truncate?.itemId).toBe([...(conn?.itemAudioBytes.keys() ?? [])][0]);
+    expect(conn?.responses[0]?.status).toBe('cancelled');
+    // The phone got the answer's first packets, in order, and nothing after the cut.
+    expect(heardRun(line.heard, answer)).toBe(got.size);
+    // What the model is told is what reached the phone, within a packet.
+    expect(Math.abs((truncate?.audioEndMs ?? -1000) - heardMs)).toBeLessThanOrEqual(20);
+    expect(heardMs).toBeGreaterThan(1400);
+    expect(heardMs).toBeLessThan(4000);
+    // Playout stopped: nothing more of the answer arrives.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(heardPackets(line.heard, answer).size).toBe(got.size);
+
+    const ev = events(h);
+    const bargeIn = ev.find((e) => e.type === 'barge_in');
+    expect(bargeIn).toMatchObject({ type: 'barge_in', droppedMs: expect.any(Number) });
+    expect(bargeIn?.type === 'barge_in' ? bargeIn.droppedMs : 0).toBeGreaterThan(0);
+    const cut = ev.find((e) => e.type === 'transcript' && e.role === 'assistant' && e.final);
+    expect(cut).toMatchObject({ interrupted: true });
+    const heardText = cut?.type === 'transcript' ? cut.text : '';
+    expect(words.startsWith(heardText)).toBe(true);
+    expect(heardText.length).toBeLessThan(words.length);
+    expect(conn?.eventsOf('response.cancel').length).toBeGreaterThanOrEqual(1);
   });
 });

@@ -21,7 +21,7 @@ let harness: CallHarness | undefined;
 
 beforeAll(async () => {
   vad = await SileroVad.load({ version: 'v5' });
-  stt = new PocketsphinxStt({ logger: silentLogger() });
+  stt = new PocketsphinxStt({ logger: silentLogger(), maxQueueMs: 600_000 });
   tts = new FliteTts({ voice: 'kal16' });
   return async () => {
     await vad.close();
