@@ -117,7 +117,8 @@ export class SttLink {
     for (const provider of this.#o.providers) {
       if (this.#dead.has(provider.name)) continue;
       if (!provider.supportsSampleRate(format.sampleRate)) {
-        this.#o.onStatus({ type: 'skipped', provider: provider.name, code: 'CR_STT_FORMAT' });
+        const narrowband = format.sampleRate < 16000 && provider.supportsSampleRate(16000);
+        this.#o.onStatus({ type: 'skipped', provider: provider.name, code: narrowband ? 'CR_STT_NARROWBAND_UNSUPPORTED' : 'CR_STT_FORMAT' });
         continue;
       }
       const encoding: AudioEncoding = format.encoding !== 'pcm_s16le' && provider.encodings.includes(format.encoding) ? format.encoding : 'pcm_s16le';

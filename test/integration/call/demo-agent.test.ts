@@ -62,4 +62,30 @@ describe('the demo agent over SIP (G.722, offline pipeline)', () => {
     expect(tools).toMatchObject([{ name: 'check_order_status', outcome: 'ok' }]);
     await phone.leg.hangup();
   });
+
+  it('on a narrowband call it says it cannot hear speech and works by keypad', async () => {
+    harness = await startCallHarness({ agent: demoAgent('Hello.'), vad, gatewayCodecs: ['PCMU'] });
+    const phone = await harness.dial('demo');
+    await phone.leg.answer();
+    expect(phone.rate).toBe(8000);
+    await phone.waitForReply({ quietMs: 800 });
+    const stt = harness.events.map((e) => e.event).filter((e) => e.type === 'stt');
+    expect(stt).toMatchObject([
+      { status: { type: 'skipped', provider: 'pocketsphinx', code: 'CR_STT_NARROWBAND_UNSUPPORTED' } },
+      { status: { type: 'unavailable', sampleRate: 8000 } },
+    ]);
+    const said = (): string[] => (harness?.events ?? []).map((e) => e.event).flatMap((e) => (e.type === 'transcript' && e.final && e.role === 'assistant' ? [e.text] : []));
+    expect(said()).toContain('I cannot understand speech on this line, but I can help with the keypad.');
+    let at = performance.now();
+    await phone.leg.sendDtmf('1');
+    await phone.waitForReply({ after: at, quietMs: 800 });
+    expect(said().at(-1)).toMatch(/order number/);
+    at = performance.now();
+    await phone.leg.sendDtmf('4567#');
+    await phone.waitForReply({ after: at, quietMs: 800 });
+    expect(said().at(-1)).toMatch(/Order 4 5 6 7 is /);
+    const tools = harness.events.filter((e) => e.event.type === 'tool_finished').map((e) => e.event);
+    expect(tools).toMatchObject([{ name: 'check_order_status', outcome: 'ok' }]);
+    await phone.leg.hangup();
+  });
 });
