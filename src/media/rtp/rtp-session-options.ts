@@ -11,6 +11,7 @@ import type { DtmfEvent } from './dtmf-4733.ts';
 import type { RtpPacket } from './packet.ts';
 import type { Pacer } from './pacer.ts';
 import type { PortAllocator } from './port-allocator.ts';
+import type { SocketBufferSizes } from './udp-bind.ts';
 
 /** The negotiated audio codec as RTP sees it. */
 export interface RtpCodecConfig {
@@ -53,6 +54,8 @@ export interface RtpSessionOptions extends RtpSessionHandlers {
   readonly ports?: PortAllocator;
   /** …or bind exactly this port (0: any, for tests). */
   readonly port?: number;
+  /** SO_RCVBUF / SO_SNDBUF of the socket; system defaults when absent. */
+  readonly socketBuffers?: SocketBufferSizes;
   readonly codec: RtpCodecConfig;
   /** Default payload type 101. null disables DTMF. */
   readonly telephoneEvent?: TelephoneEventConfig | null;
@@ -76,6 +79,12 @@ export interface RtpSessionOptions extends RtpSessionHandlers {
   /** Silence of the latched source after which another source may take over, ms. Default 1000; Infinity: never. */
   readonly relatchAfterMs?: number;
   readonly logger?: Logger;
+  /**
+   * Do not register with the pacer: the owner calls `onPace` once per slot of its own registration (the RTP
+   * audio leg does, so the audio it plays out in a slot, echoed or not, goes out in that same slot instead of
+   * waiting for a second schedule). The owner also follows ptime changes.
+   */
+  readonly pacedByOwner?: boolean;
   /** Instrumentation: scheduled and actual time of every packet sent, pacer clock ms. */
   readonly onSendTiming?: (dueMs: number, actualMs: number) => void;
 }

@@ -56,7 +56,8 @@ export class RtpSession implements PacerClient {
   readonly #socket: dgram.Socket;
   readonly #ports: PortAllocator | undefined;
   readonly #pacer: Pacer;
-  readonly #reg: PacerRegistration;
+  /** Null when the owner paces this session (`pacedByOwner`). */
+  readonly #reg: PacerRegistration | null;
   readonly #queue: BoundedChannel<Uint8Array>;
   readonly #idle: Uint8Array | undefined;
   readonly #symmetric: boolean;
@@ -104,7 +105,7 @@ export class RtpSession implements PacerClient {
       throw new CallroomError('CR_RTP_REMOTE_INVALID', 'remote address family differs from the bind address');
     }
     const bindAddress = opts.bindAddress ?? '0.0.0.0';
-    const { socket, port } = await bindUdp(bindAddress, opts.ports, opts.port);
+    const { socket, port } = await bindUdp(bindAddress, opts.ports, opts.port, opts.socketBuffers);
     try {
       return new RtpSession(opts, socket, port);
     } catch (err) {
@@ -147,7 +148,7 @@ export class RtpSession implements PacerClient {
       this.#rxErrors++;
       this.#logger?.warn({ err, port: this.port }, 'rtp socket error');
     });
-    this.#reg = this.#pacer.register(this, this.#codec.ptimeMs);
+    this.#reg = opts.pacedByOwner === true ? null : this.#pacer.register(this, this.#codec.ptimeMs);
   }
 
   get remote(): RtpRemote | null {
@@ -192,7 +193,7 @@ export class RtpSession implements PacerClient {
     const rateChanged = codec.clockRate !== this.#codec.clockRate;
     this.#codec = { ...codec };
     this.#samplesPerPacket = samplesPerPacket(codec);
-    if (ptimeChanged) this.#reg.setPeriod(codec.ptimeMs);
+    if (ptimeChanged) this.#reg?.setPeriod(codec.ptimeMs);
     if (ptimeChanged || rateChanged) this.#dtmfTx = this.#makeDtmfSender();
     if (rateChanged) this.#dtmfRx = this.#makeDtmfReceiver();
   }
@@ -329,7 +330,10 @@ export class RtpSession implements PacerClient {
     }
   }
 
-  /** @internal Pacer slot: send this ptime's packet (see the file comment for the order of preference). */
+  /**
+   * Pacer slot: send this ptime's packet (see the file comment for the order of preference). Called by the
+   * pacer, or by the owner once per slot when the session was opened `pacedByOwner`.
+   */
   onPace(_slot: number, dueMs: number, nowMs: number, skipped: number): void {
     if (this.#closed) return;
     if (skipped > 0) {
@@ -372,7 +376,7 @@ export class RtpSession implements PacerClient {
   close(): Promise<void> {
     if (this.#closing !== null) return this.#closing;
     this.#closed = true;
-    this.#reg.close();
+    this.#reg?.close();
     this.#queue.close();
     this.#wakeEmpty();
     this.#closing = closeUdp(this.#socket).then(() => {

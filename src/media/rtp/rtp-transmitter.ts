@@ -74,7 +74,8 @@ export class RtpTransmitter {
     const pkt = serializeRtp(h, buf);
     h.payload = EMPTY; // do not keep the caller's payload alive
     try {
-      this.#socket.send(pkt, 0, pkt.length, remote.port, remote.address, this.#onSent);
+      // The (msg, port, address, cb) form: the (msg, offset, length, ...) one allocates a view of `pkt` per send.
+      this.#socket.send(pkt, remote.port, remote.address, this.#onSent);
       this.#tx.issued();
     } catch (err) {
       this.errors++;

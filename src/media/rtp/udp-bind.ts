@@ -12,18 +12,46 @@ import type { PortAllocator } from './port-allocator.ts';
 /** Ports tried per open before giving up when the allocator's ports are taken by other processes. */
 const MAX_BIND_ATTEMPTS = 32;
 
+/**
+ * Kernel buffer sizes for a media socket (SO_RCVBUF / SO_SNDBUF, bytes; Linux caps them at net.core.rmem_max /
+ * wmem_max and doubles them for its bookkeeping). Undefined keeps the system default.
+ */
+export interface SocketBufferSizes {
+  readonly recvBufferSize?: number | undefined;
+  readonly sendBufferSize?: number | undefined;
+}
+
+/**
+ * Media destinations are IP literals (checked where they are set), so resolve them at once: node:dgram's
+ * default dns.lookup answers a literal on a later tick, which is one deferred callback per packet sent.
+ */
+function literalLookup(address: string, family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  const f = isIP(address);
+  if (f === 0) callback(new CallroomError('CR_RTP_REMOTE_INVALID', 'RTP destination must be an IP literal'), address, 0);
+  else callback(null, address, f);
+}
+
+function createMediaSocket(type: 'udp4' | 'udp6', buffers: SocketBufferSizes): dgram.Socket {
+  return dgram.createSocket({
+    type,
+    lookup: literalLookup as unknown as NonNullable<dgram.SocketOptions['lookup']>,
+    ...(buffers.recvBufferSize === undefined ? {} : { recvBufferSize: buffers.recvBufferSize }),
+    ...(buffers.sendBufferSize === undefined ? {} : { sendBufferSize: buffers.sendBufferSize }),
+  });
+}
+
 export interface BoundSocket {
   readonly socket: dgram.Socket;
   readonly port: number;
 }
 
 /** Bind `port` (or one from `ports`) on `address`. Rejects with CallroomError CR_RTP_BIND_FAILED, or the allocator's exhaustion error. */
-export async function bindUdp(address: string, ports?: PortAllocator, port?: number): Promise<BoundSocket> {
+export async function bindUdp(address: string, ports?: PortAllocator, port?: number, buffers: SocketBufferSizes = {}): Promise<BoundSocket> {
   const family = isIP(address);
   if (family === 0) throw new CallroomError('CR_RTP_BIND_FAILED', 'bind address must be an IP literal');
   const type = family === 6 ? 'udp6' : 'udp4';
   if (ports === undefined) {
-    const socket = dgram.createSocket({ type });
+    const socket = createMediaSocket(type, buffers);
     try {
       await bindOnce(socket, address, port ?? 0);
     } catch (err) {
@@ -35,7 +63,7 @@ export async function bindUdp(address: string, ports?: PortAllocator, port?: num
   let lastErr: unknown;
   for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
     const p = ports.allocate();
-    const socket = dgram.createSocket({ type });
+    const socket = createMediaSocket(type, buffers);
     try {
       await bindOnce(socket, address, p);
       return { socket, port: p };

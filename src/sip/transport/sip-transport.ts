@@ -21,7 +21,7 @@ import { emptyTransportStats, type TransportStats } from './transport-stats.ts';
 import type {
   AddressFamily, Destination, LocalEndpoint, MessageReceiver, MessageSource, SendResult, SocketAddress, Transport, TransportProtocol,
 } from './transport.ts';
-import { UdpListener } from './udp-listener.ts';
+import { UdpListener, type UdpBufferSizes } from './udp-listener.ts';
 
 /** One listener: the shape of `sip.listen[]` in the config, plus what to advertise. */
 export interface ListenSpec {
@@ -49,11 +49,27 @@ export interface SipTransportOptions {
     /** Most queued outgoing bytes on one connection before it is closed (default 1 MiB). */
     readonly maxWriteBuffer?: number;
   };
+  /**
+   * Kernel buffers of the UDP listeners. A burst of requests (hundreds of INVITEs, ACKs and BYEs a second) must
+   * not overflow the receive buffer while the event loop is busy for a few milliseconds: every datagram dropped
+   * there is a retransmission 500 ms later, and an ACK dropped often enough is a call torn down. Default
+   * DEFAULT_UDP_BUFFERS; a request above net.core.rmem_max/wmem_max is capped by the kernel (logged once).
+   */
+  readonly udpBuffers?: UdpBufferSizes;
   /** Discard responses whose top Via sent-by is not one of ours (RFC 3261 §18.1.2); default true. */
   readonly checkResponseSentBy?: boolean;
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
+
+/**
+ * SIP UDP socket buffers by default: 4 MiB to receive (a few seconds of 500 calls/s signalling, where the
+ * system default of about 200 KiB overflowed in a 100 ms pause of the event loop), 1 MiB to send.
+ */
+export const DEFAULT_UDP_BUFFERS: Required<{ readonly [K in keyof UdpBufferSizes]: number }> = Object.freeze({
+  recvBufferSize: 4 * 1024 * 1024,
+  sendBufferSize: 1024 * 1024,
+});
 
 /** Largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP). */
 const MAX_DATAGRAM = 65_507;
@@ -91,6 +107,7 @@ export class SipTransport implements Transport {
   readonly #log: Logger;
   readonly #parse: SipParseOptions;
   readonly #checkSentBy: boolean;
+  readonly #udpBuffers: UdpBufferSizes;
   readonly #udp: UdpEndpoint[] = [];
   readonly #tcp: { endpoint: LocalEndpoint; listener: TcpListener }[] = [];
   readonly #pool: TcpConnectionPool;
@@ -109,6 +126,7 @@ export class SipTransport implements Transport {
       ...(l.maxLineLength === undefined ? {} : { maxLineLength: l.maxLineLength }),
     };
     this.#checkSentBy = options.checkResponseSentBy ?? true;
+    this.#udpBuffers = { ...DEFAULT_UDP_BUFFERS, ...options.udpBuffers };
     const tcp = options.tcp ?? {};
     this.#pool = new TcpConnectionPool({
       clock: this.#clock,
@@ -134,7 +152,14 @@ export class SipTransport implements Transport {
           spec.port,
           (data, remote, l) => this.#onDatagram(data, remote, l),
           (err) => this.#log.warn({ err: err.message }, 'sip udp socket error'),
+          this.#udpBuffers,
         );
+        const granted = listener.bufferSizes;
+        const wanted = this.#udpBuffers.recvBufferSize;
+        // Linux grants double what it was asked (bookkeeping); less than asked means net.core.rmem_max capped it.
+        if (wanted !== undefined && granted.recv < wanted) {
+          this.#log.warn({ requested: wanted, granted: granted.recv, port: listener.address.port }, 'sip udp receive buffer capped by the kernel (net.core.rmem_max)');
+        }
         this.#udp.push({ ...advertise(spec, 'udp', listener.address), listener });
       } else {
         const listener = await TcpListener.open(

@@ -2,6 +2,15 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { familyOf, ipFamily } from './ip-address.ts';
 import type { SocketAddress } from './transport.ts';
 
+/**
+ * Kernel buffer sizes of a UDP socket (SO_RCVBUF / SO_SNDBUF), bytes. Linux caps a request at net.core.rmem_max
+ * (wmem_max) and reports twice the size granted (its bookkeeping overhead).
+ */
+export interface UdpBufferSizes {
+  readonly recvBufferSize?: number | undefined;
+  readonly sendBufferSize?: number | undefined;
+}
+
 /** Called for every datagram; the listener catches anything it throws. */
 export type DatagramHandler = (data: Buffer, remote: SocketAddress, listener: UdpListener) => void;
 
@@ -23,10 +32,21 @@ export class UdpListener {
    * Binds `host:port` (port 0 picks one). IPv6 sockets are IPv6-only so a source address is never
    * an IPv4-mapped one. `onError` gets socket errors after binding (the socket stays open).
    */
-  static open(host: string, port: number, onDatagram: DatagramHandler, onError: (err: Error) => void): Promise<UdpListener> {
+  static open(
+    host: string,
+    port: number,
+    onDatagram: DatagramHandler,
+    onError: (err: Error) => void,
+    buffers: UdpBufferSizes = {},
+  ): Promise<UdpListener> {
     const family = ipFamily(host);
     if (family === undefined) return Promise.reject(new Error(`UDP listen address must be an IP literal: ${host}`));
-    const socket = createSocket({ type: family === 'IPv6' ? 'udp6' : 'udp4', ipv6Only: family === 'IPv6' });
+    const socket = createSocket({
+      type: family === 'IPv6' ? 'udp6' : 'udp4',
+      ipv6Only: family === 'IPv6',
+      ...(buffers.recvBufferSize === undefined ? {} : { recvBufferSize: buffers.recvBufferSize }),
+      ...(buffers.sendBufferSize === undefined ? {} : { sendBufferSize: buffers.sendBufferSize }),
+    });
     return new Promise((resolve, reject) => {
       const onBindError = (err: Error): void => {
         socket.close();
@@ -53,6 +73,15 @@ export class UdpListener {
   /** Bound address (the real port when opened with 0). */
   get address(): SocketAddress {
     return this.#address;
+  }
+
+  /** The receive and send buffer sizes the kernel granted (Linux reports twice the usable size). */
+  get bufferSizes(): { readonly recv: number; readonly send: number } {
+    try {
+      return { recv: this.#socket.getRecvBufferSize(), send: this.#socket.getSendBufferSize() };
+    } catch {
+      return { recv: 0, send: 0 }; // closed
+    }
   }
 
   /** Sends one datagram; resolves with the error instead of rejecting. */

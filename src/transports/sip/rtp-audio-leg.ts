@@ -3,6 +3,7 @@ import type { Logger } from '../../core/logger.ts';
 import { createAudioCodec, type AudioCodec } from '../../media/audio-codec.ts';
 import { alawDecode, mulawDecode } from '../../media/g711.ts';
 import { JitterBuffer, LOST, PcmConcealer } from '../../media/jitter-buffer.ts';
+import { PcmSlab } from '../../media/pcm-slab.ts';
 import { createResampler, type Resampler } from '../../media/resample/index.ts';
 import type { DtmfEvent } from '../../media/rtp/dtmf-4733.ts';
 import type { RtpPacket } from '../../media/rtp/packet.ts';
@@ -11,6 +12,9 @@ import type { PortAllocator } from '../../media/rtp/port-allocator.ts';
 import { RtpSession, type RtpSessionStats } from '../../media/rtp/rtp-session.ts';
 import type { NegotiatedAudio } from '../../sip/sdp/negotiate.ts';
 import type { SipMediaEndpoint } from '../../sip/user-agent/media-endpoint.ts';
+
+/** Send queue, in packets (1 s at 20 ms). */
+const QUEUE_CAPACITY = 50;
 
 export interface RtpAudioLegOptions {
   readonly pacer: Pacer;
@@ -53,6 +57,11 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
   #reg: PacerRegistration | null = null;
   #jitter: JitterBuffer<RtpPacket>;
   readonly #concealer = new PcmConcealer();
+  /** Decoded frames are views into shared chunks (they may be kept: never reused). */
+  readonly #frames = new PcmSlab();
+  /** Encoded payloads for `sendFrame`, reused round-robin: more of them than the send queue holds. */
+  readonly #payloads: Uint8Array[] = [];
+  #nextPayload = 0;
   #codec: AudioCodec | null = null;
   #payloadType = -1;
   #ptime = 20;
@@ -92,8 +101,11 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
       bindAddress: options.bindAddress,
       codec: { payloadType: 0, clockRate: 8000, ptimeMs: 20 },
       telephoneEvent: null,
-      queueCapacity: 50,
+      queueCapacity: QUEUE_CAPACITY,
       queuePolicy: 'wait',
+      // One pacer slot per call: the leg plays out its received audio, then the session sends, so audio echoed
+      // (or otherwise sent) in a slot goes out in that slot.
+      pacedByOwner: true,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
     });
     const leg = new RtpAudioLeg(session, options);
@@ -154,7 +166,7 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     const n = this.#samplesPerPacket(codec);
     let offset = 0;
     while (this.#pendingLen - offset >= n) {
-      ok = this.#session.enqueue(codec.encode(this.#pending.subarray(offset, offset + n), new Uint8Array(n / codec.samplesPerByte))) && ok;
+      ok = this.#session.enqueue(codec.encode(this.#pending.subarray(offset, offset + n), this.#payloadBuffer(n / codec.samplesPerByte))) && ok;
       offset += n;
     }
     this.#shift(offset);
@@ -271,20 +283,30 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     await this.#session.close();
   }
 
-  /** Pacer slot: play out one ptime of received audio. */
-  onPace(): void {
+  /** Pacer slot: play out one ptime of received audio, then send this slot's packet. */
+  onPace(slot: number, dueMs: number, nowMs: number, skipped: number): void {
+    this.#playout(nowMs - dueMs >= this.#ptime);
+    this.#session.onPace(slot, dueMs, nowMs, skipped);
+  }
+
+  /**
+   * One ptime of received audio to the sinks. `late`: the slot is served a period or more behind schedule (the
+   * process stalled); the packet due may be waiting in the socket rather than lost, so an empty buffer is not
+   * concealed: the audio plays when it arrives (the jitter buffer absorbs the delay, up to its depth).
+   */
+  #playout(late: boolean): void {
     const codec = this.#codec;
-    if (codec === null) return;
+    if (codec === null || (late && this.#jitter.size === 0)) return;
     const popped = this.#jitter.pop();
     if (popped === null) return;
     const samples = (codec.sampleRate * this.#ptime) / 1000;
     let pcm: Int16Array;
     const onPayload = this.#sinks.onPayload;
     if (popped === LOST) {
-      pcm = this.#concealer.conceal(new Int16Array(samples));
+      pcm = this.#concealer.conceal(this.#frames.take(samples));
       if (onPayload !== undefined && codec.name !== 'G722') this.#emitPayload(onPayload, codec.encode(pcm), codec.name);
     } else {
-      pcm = codec.decode(popped.payload, new Int16Array(popped.payload.length * codec.samplesPerByte));
+      pcm = codec.decode(popped.payload, this.#frames.take(popped.payload.length * codec.samplesPerByte));
       this.#concealer.good(pcm);
       if (onPayload !== undefined && codec.name !== 'G722') this.#emitPayload(onPayload, popped.payload, codec.name);
     }
@@ -295,6 +317,21 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     } catch (err) {
       this.#logger?.warn({ err }, 'audio sink failed');
     }
+  }
+
+  /**
+   * A payload buffer of `bytes` octets for `sendFrame`. The session keeps a payload until its slot, and holds at
+   * most QUEUE_CAPACITY, taken in order: a ring one longer than that never hands out a buffer still queued.
+   */
+  #payloadBuffer(bytes: number): Uint8Array {
+    const i = this.#nextPayload;
+    this.#nextPayload = (i + 1) % (QUEUE_CAPACITY + 1);
+    let buf = this.#payloads[i];
+    if (buf === undefined || buf.length !== bytes) {
+      buf = new Uint8Array(bytes);
+      this.#payloads[i] = buf;
+    }
+    return buf;
   }
 
   #emitPayload(fn: (bytes: Uint8Array, codec: 'PCMU' | 'PCMA') => void, bytes: Uint8Array, codec: 'PCMU' | 'PCMA'): void {

@@ -146,6 +146,64 @@ describe('Pacer', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('serves only the streams due: a wake-up serves one phase lane, whoever joins, leaves or changes period mid-tick', () => {
+    const clock = new FakeClock(0);
+    const pacer = new Pacer({ clock, resolutionMs: 5 });
+    const byPhase = new Map<number, number>();
+    const count = (phase: number): void => {
+      byPhase.set(phase, (byPhase.get(phase) ?? 0) + 1);
+    };
+    const regs: PacerRegistration[] = [];
+    let joined: ReturnType<typeof recorder> | undefined;
+    for (let i = 0; i < 8; i++) {
+      const reg: PacerRegistration = pacer.register(
+        {
+          onPace: (slot, due) => {
+            count(due % 20);
+            // Mid-tick: one stream leaves, one changes period, one brings in a new stream.
+            if (i === 0 && slot === 2) reg.close();
+            if (i === 1 && slot === 2) reg.setPeriod(40);
+            if (i === 2 && slot === 2) {
+              joined = recorder();
+              pacer.register(joined, 20);
+            }
+          },
+        },
+        20,
+      );
+      regs.push(reg);
+    }
+    expect(new Set(regs.map((r) => r.startMs % 20)).size).toBe(4); // two streams per phase
+    clock.advance(400);
+    // 4 wake-ups per 20 ms, each serving its own phase: every stream once per period, none twice.
+    expect(pacer.stats().wakeups).toBeLessThanOrEqual(4 * 20 + 2);
+    const total = [...byPhase.values()].reduce((a, b) => a + b, 0);
+    expect(total + (joined?.calls.length ?? 0)).toBe(pacer.stats().slots);
+    expect(pacer.size).toBe(8); // 8 - 1 closed + 1 joined
+    expect(joined?.calls.length).toBeGreaterThanOrEqual(15);
+    for (const c of joined?.calls ?? []) expect(c.now).toBe(c.due);
+    const st = pacer.stats();
+    expect(st.lateness.counts.reduce((a, b) => a + b, 0)).toBe(st.wakeups);
+    expect(st.lateness.counts[0]).toBe(st.wakeups); // a fake clock fires on time: every wake-up in the first bucket
+    pacer.close();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('counts wake-ups by lateness in its histogram', () => {
+    const fake = new FakeClock(0);
+    const lates = [0, 3, 7, 30, 200];
+    let i = 0;
+    const pacer = new Pacer({ clock: new LateClock(fake, () => lates[i++ % lates.length] as number), resolutionMs: 5, maxBurst: 20 });
+    pacer.register(recorder(), 20);
+    fake.advance(2000);
+    const { bucketsMs, counts } = pacer.stats().lateness;
+    expect(bucketsMs).toEqual([0.5, 1, 2, 5, 10, 20, 50, 100]);
+    expect(counts[bucketsMs.indexOf(5)]).toBeGreaterThan(0); // 3 ms late
+    expect(counts[bucketsMs.length]).toBeGreaterThan(0); // 200 ms late
+    expect(pacer.stats().maxLateMs).toBeGreaterThanOrEqual(200);
+    pacer.close();
+  });
+
   it('changes period from the next slot on, keeping the schedule absolute', () => {
     const clock = new FakeClock(0);
     const pacer = new Pacer({ clock, resolutionMs: 10 });

@@ -19,12 +19,13 @@ function fakeSocket(): { socket: dgram.Socket; sent: Sent[]; done: SendCb[]; fai
   const done: SendCb[] = [];
   const fail = { next: false };
   const socket = {
-    send(buf: Uint8Array, offset: number, length: number, port: number, address: string, cb: SendCb): void {
+    // The (msg, port, address, callback) form of dgram.Socket.send: the whole view is the datagram.
+    send(buf: Uint8Array, port: number, address: string, cb: SendCb): void {
       if (fail.next) {
         fail.next = false;
         throw new Error('ERR_SOCKET_DGRAM_NOT_RUNNING');
       }
-      sent.push({ bytes: buf.slice(offset, offset + length), memory: buf.buffer, port, address });
+      sent.push({ bytes: buf.slice(), memory: buf.buffer, port, address });
       done.push(cb);
     },
   };
