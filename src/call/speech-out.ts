@@ -5,6 +5,7 @@
  * the reply to the next voice (cloud -> offline); G.711 goes out as the provider's bytes when both sides
  * speak it. `stop()` drops queued audio at once and reports the heard text.
  */
+import { raceAbort } from '../core/abort.ts';
 import type { AudioFrame } from '../core/audio-frame.ts';
 import type { Clock } from '../core/clock.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -62,6 +63,8 @@ export class SpeechOut {
   readonly #o: SpeechOutOptions;
   #voice = 0;
   #current: ReplyRun | undefined;
+  /** Settles when the last reply started has finished: replies play one after the other, never mixed. */
+  #tail: Promise<unknown> = Promise.resolve();
 
   constructor(options: SpeechOutOptions) {
     this.#o = options;
@@ -74,7 +77,8 @@ export class SpeechOut {
 
   /** Play a streamed reply (the model's text). `onFirstAudio` fires once, when its first audio is written. */
   play(text: AsyncIterable<string>, signal: AbortSignal, onFirstAudio?: () => void): Reply {
-    const run = new ReplyRun(this, this.#o, signal, onFirstAudio);
+    const run = new ReplyRun(this, this.#o, signal, onFirstAudio, this.#tail);
+    this.#tail = run.done;
     this.#current = run;
     void run.done.then(() => {
       if (this.#current === run) this.#current = undefined;
@@ -123,7 +127,10 @@ class ReplyRun implements Reply {
   #idleWaiters: Array<() => void> = [];
   #busy = true;
 
-  constructor(out: SpeechOut, o: SpeechOutOptions, signal: AbortSignal, onFirstAudio: (() => void) | undefined) {
+  readonly #after: Promise<unknown>;
+
+  constructor(out: SpeechOut, o: SpeechOutOptions, signal: AbortSignal, onFirstAudio: (() => void) | undefined, after: Promise<unknown>) {
+    this.#after = after;
     this.#out = out;
     this.#o = o;
     this.#onFirstAudio = onFirstAudio;
@@ -168,6 +175,8 @@ class ReplyRun implements Reply {
 
   async #run(): Promise<ReplyResult> {
     const sig = this.#abort.signal;
+    // The reply before this one plays out (or is stopped) first.
+    await raceAbort(this.#after.catch(() => undefined), sig);
     try {
       for (;;) {
         this.#setBusy(this.text.chunks.size > 0);
