@@ -16,6 +16,11 @@
  *    2-core machine the clients and whatever else runs compete for the same cores, so the figure is a floor
  *    for what a gateway alone holds. The server's CPU per call is reported too, as a contention-free bound.
  *
+ * Reading the figures: pacing holds at most `outboundLeadMs` ahead of real time, so when a stall (this
+ * machine busy with other work) makes frames arrive in a burst, the part beyond the lead waits at the
+ * server and an echo stays that much later until the next pause: on a loaded machine the round trip
+ * measures the stalls as much as the medium. The "machine busy" note says how loaded it was.
+ *
  * Run alone: `npx node bench/ws-medium.bench.ts` (about 2 minutes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
