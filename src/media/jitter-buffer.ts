@@ -62,7 +62,8 @@ export interface JitterBufferStats {
  * follows it.
  */
 const MAX_MISORDER = 100;
-const SEEN_WINDOW = 1024;
+/** Duplicate detection looks back MAX_MISORDER packets: a power of two above it. */
+const SEEN_WINDOW = 128;
 /**
  * A network duplicate arrives within a frame or two of its original. The same sequence number arriving later
  * than this is not a duplicate but a sender that restarted its numbering a little way back (a replayed prompt).
@@ -92,7 +93,7 @@ export class JitterBuffer<T extends JitterPacket> {
   /** Last internal sequence number accepted at each index mod SEEN_WINDOW, -1 if none: duplicate detection. */
   readonly #seen = new Int32Array(SEEN_WINDOW).fill(-1);
   /** The `pop()` count when that entry was accepted: a "duplicate" long after the original is a replay. */
-  readonly #seenTick = new Float64Array(SEEN_WINDOW);
+  readonly #seenTick = new Int32Array(SEEN_WINDOW);
   #tick = 0;
   #count = 0;
   #playing = false;
@@ -173,14 +174,14 @@ export class JitterBuffer<T extends JitterPacket> {
       // only if it looks like loss: the buffer holds it without dropping what is buffered, and no more numbers
       // are missing than frames have passed. Otherwise the sender skipped numbers: a jump, to be confirmed.
       if (ahead === 1) return this.#current(pkt, s);
-      if (ahead > 1 && seqDiff(s, this.#nextSeq) < this.#maxSpan && ahead - 1 <= this.#tick - this.#highestTick + GAP_SLACK_TICKS) {
+      if (ahead > 1 && seqDiff(s, this.#nextSeq) < this.#maxSpan && ahead - 1 <= ((this.#tick - this.#highestTick) | 0) + GAP_SLACK_TICKS) {
         return this.#current(pkt, s);
       }
       if (ahead <= 0 && ahead >= -MAX_MISORDER) {
         const idx = s & (SEEN_WINDOW - 1);
         const seen = this.#seen[idx] === s;
         // A network duplicate arrives close to its original; the same number much later is a replayed stream.
-        if (seen && this.#tick - (this.#seenTick[idx] as number) <= DUPLICATE_TICKS) {
+        if (seen && ((this.#tick - (this.#seenTick[idx] as number)) | 0) <= DUPLICATE_TICKS) {
           this.#dropHeld();
           this.#stats.duplicate++;
           return 'duplicate';
@@ -218,7 +219,7 @@ export class JitterBuffer<T extends JitterPacket> {
 
   /** Called once per frame tick: the next packet, LOST to conceal, or null when nothing is playing. */
   pop(): JitterPop<T> {
-    this.#tick++;
+    this.#tick = (this.#tick + 1) | 0; // an int32 like the ticks stored in #seenTick (wraps after 1.3 years at 20 ms)
     if (!this.#playing) {
       if (this.#count === 0) return null;
       // After a silence, start at the first buffered packet rather than concealing the gap before it.

@@ -7,24 +7,26 @@
  */
 export class PcmSlab {
   readonly #chunkSamples: number;
-  #chunk: Int16Array;
+  /** Allocated on first use: a call that never receives audio costs nothing here. */
+  #chunk: Int16Array | null = null;
   #used = 0;
 
   /** `chunkSamples`: samples per underlying buffer (default 4096: 25 frames of 20 ms at 8 kHz). */
   constructor(chunkSamples = 4096) {
     if (!Number.isInteger(chunkSamples) || chunkSamples < 1) throw new RangeError('chunkSamples must be a positive integer');
     this.#chunkSamples = chunkSamples;
-    this.#chunk = new Int16Array(chunkSamples);
   }
 
   /** A zeroed view of `samples` samples that nothing else uses (a buffer of its own when larger than a chunk). */
   take(samples: number): Int16Array {
     if (samples > this.#chunkSamples) return new Int16Array(samples);
-    if (this.#used + samples > this.#chunk.length) {
-      this.#chunk = new Int16Array(this.#chunkSamples);
+    let chunk = this.#chunk;
+    if (chunk === null || this.#used + samples > chunk.length) {
+      chunk = new Int16Array(this.#chunkSamples);
+      this.#chunk = chunk;
       this.#used = 0;
     }
-    const view = this.#chunk.subarray(this.#used, this.#used + samples);
+    const view = chunk.subarray(this.#used, this.#used + samples);
     this.#used += samples;
     return view;
   }
