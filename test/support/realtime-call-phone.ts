@@ -38,6 +38,39 @@ export function modelVoice(name: string, ms?: number): Uint8Array {
 }
 
 const PACKET = 160;
+
+/**
+ * Model audio whose every 20 ms packet carries its index in its first two bytes (never 0xFF), so the phone can
+ * tell exactly which packets of it arrived unchanged, whatever else the line carried.
+ */
+export function taggedVoice(name: string, ms: number): Uint8Array {
+  const bytes = modelVoice(name, ms);
+  for (let k = 0; k * PACKET < bytes.length; k++) {
+    bytes[k * PACKET] = (k >> 7) & 0x7f;
+    if (k * PACKET + 1 < bytes.length) bytes[k * PACKET + 1] = k & 0x7f;
+  }
+  return bytes;
+}
+
+/** Indexes of the packets of `tagged` (see `taggedVoice`) heard unchanged. */
+export function heardPackets(heard: ReadonlyArray<{ readonly bytes: Uint8Array }>, tagged: Uint8Array): Set<number> {
+  const out = new Set<number>();
+  for (const { bytes } of heard) {
+    if (bytes.length < 2) continue;
+    const k = ((bytes[0] as number) << 7) | (bytes[1] as number);
+    const want = tagged.subarray(k * PACKET, (k + 1) * PACKET);
+    if (want.length === bytes.length && Buffer.compare(Buffer.from(want), Buffer.from(bytes)) === 0) out.add(k);
+  }
+  return out;
+}
+
+/** How many packets of `tagged` were heard from the first on without a gap. */
+export function heardRun(heard: ReadonlyArray<{ readonly bytes: Uint8Array }>, tagged: Uint8Array): number {
+  const got = heardPackets(heard, tagged);
+  let n = 0;
+  while (got.has(n)) n++;
+  return n;
+}
 const SILENCE = 0xff;
 
 export class PhoneLine {
@@ -107,6 +140,23 @@ export class PhoneLine {
       return false;
     });
   }
+}
+
+/**
+ * Whether every packet of `tagged` was heard unchanged, back to back and in order (the model's bytes passed
+ * through untouched: nothing dropped, altered, reordered or inserted between them).
+ */
+export function heardWhole(heard: ReadonlyArray<{ readonly bytes: Uint8Array }>, tagged: Uint8Array): boolean {
+  const packets = Math.ceil(tagged.length / PACKET);
+  const first = heard.findIndex((h) => h.bytes.length >= 2 && h.bytes[0] === 0 && h.bytes[1] === 0 && Buffer.compare(Buffer.from(h.bytes), Buffer.from(tagged.subarray(0, PACKET))) === 0);
+  if (first < 0) return false;
+  for (let k = 0; k < packets; k++) {
+    const got = heard[first + k]?.bytes;
+    const want = tagged.subarray(k * PACKET, (k + 1) * PACKET);
+    // The last packet may be padded with silence by the sender.
+    if (got === undefined || Buffer.compare(Buffer.from(got.subarray(0, want.length)), Buffer.from(want)) !== 0) return false;
+  }
+  return true;
 }
 
 /** Where `needle` starts in `hay` (first match of its first `probe` bytes), or -1. */

@@ -2,13 +2,16 @@
  * The hangUp system tool on a speech-to-speech call: the call ends once the model's last words have
  * played — when the call is next settled (nothing playing, nothing being generated or run: the model
  * usually says goodbye after the tool result) — or, if the model never settles, after a grace period
- * and whatever is playing then.
+ * and whatever is playing then. The BYE waits a short tail after the last packet left: the caller's jitter
+ * buffer still holds the last words then, and a phone that gets the BYE drops them.
  */
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 
 export interface AgentHangupOptions {
   readonly clock: Clock;
   readonly graceMs: number;
+  /** Wait after the audio has left before hanging up. */
+  readonly tailMs: number;
   /** Resolves when the audio queued so far has played. */
   readonly playedOut: () => Promise<void>;
   /** End the call now. Called at most once. */
@@ -19,6 +22,7 @@ export class AgentHangup {
   readonly #o: AgentHangupOptions;
   #reason: string | undefined;
   #timer: TimerHandle | undefined;
+  #tail: TimerHandle | undefined;
   #done = false;
 
   constructor(options: AgentHangupOptions) {
@@ -46,14 +50,21 @@ export class AgentHangup {
 
   close(): void {
     if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    if (this.#tail !== undefined) this.#o.clock.clearTimeout(this.#tail);
+    this.#timer = this.#tail = undefined;
     this.#done = true;
   }
 
   #now(): void {
-    if (this.#done || this.#reason === undefined) return;
-    this.#done = true;
-    this.close();
-    this.#o.hangup(this.#reason);
+    if (this.#done || this.#tail !== undefined || this.#reason === undefined) return;
+    const reason = this.#reason;
+    if (this.#timer !== undefined) this.#o.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#tail = this.#o.clock.setTimeout(() => {
+      this.#tail = undefined;
+      if (this.#done) return;
+      this.#done = true;
+      this.#o.hangup(reason);
+    }, this.#o.tailMs);
   }
 }

@@ -155,8 +155,10 @@ export class Playout {
     const queued = this.#queuedMs;
     this.#queue = [];
     this.#queuedMs = 0;
-    const { droppedMs } = this.#o.leg.clearOutput();
+    // Read before clearing: nothing plays in between (synchronous), and a leg's written count may be cut
+    // short by the clear (a write aborted half way), which would clamp its played count.
     const played = this.#o.leg.outputPosition().playedMs;
+    const { droppedMs } = this.#o.leg.clearOutput();
     const cuts: ItemCut[] = [];
     for (const item of this.#items.values()) {
       const heard = item.playedAt(played);

@@ -36,6 +36,8 @@ import { sessionSettings } from './session-settings.ts';
 
 /** After hangUp, the longest wait for the model to finish its last words before the call ends anyway. */
 const HANGUP_GRACE_MS = 10_000;
+/** From the last packet of those words leaving to the BYE: the caller's jitter buffer plays them out meanwhile. */
+const HANGUP_TAIL_MS = 300;
 
 export class RealtimeCallSession {
   readonly id: string;
@@ -151,6 +153,7 @@ export class RealtimeCallSession {
     const hangup = new AgentHangup({
       clock,
       graceMs: HANGUP_GRACE_MS,
+      tailMs: HANGUP_TAIL_MS,
       playedOut: () => playout.playedOut(),
       hangup: (reason) => {
         log.info({ reason }, 'agent ends the call');
