@@ -137,7 +137,10 @@ export class QueuedPlayout {
     if (this.#paced.size === 0) this.#markNow();
     await sent;
     if (this.#stopped || signal?.aborted === true) return;
-    if (this.#paced.size === 0) this.#markNow();
+    if (this.#paced.size === 0) {
+      this.#markNow();
+      this.#markWhenEmpty = false;
+    }
     await this.#marksSettled(signal);
   }
 
@@ -159,6 +162,8 @@ export class QueuedPlayout {
     this.#expire(now);
     const before = this.position().writtenMs;
     const r = this.#paced.clear();
+    // Something unacknowledged is certainly queued there; anything sent since the last clear may be (a
+    // platform may acknowledge a little early): the flush is cheap, a missed one is not.
     const platformHadAudio = r.clientHadAudio || this.#sentPos > this.#ackedPos || this.#pending.length > 0;
     this.#pending = [];
     this.#sentPos = this.#ackedPos;
@@ -207,6 +212,7 @@ export class QueuedPlayout {
     // In here the frame being sent still counts in the queue: size 1 means it was the last one.
     const last = this.#markWhenEmpty && this.#paced.size <= 1;
     if (last || this.#sentPos - this.#lastMarkPos >= marks.everyMs) this.#markNow();
+    if (last) this.#markWhenEmpty = false;
     return true;
   }
 
@@ -220,7 +226,6 @@ export class QueuedPlayout {
     const name = `cr-${++this.#seq}`;
     this.#pending.push({ name, pos: this.#sentPos, dueAt: Math.max(this.#playoutEnd, this.#clock.now()) });
     this.#lastMarkPos = this.#sentPos;
-    this.#markWhenEmpty = false;
     this.#marksSent++;
     marks.send(name);
   }

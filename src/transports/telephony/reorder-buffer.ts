@@ -14,9 +14,14 @@ export class ReorderBuffer {
   #lost = 0;
   #duplicates = 0;
 
-  constructor(deliver: (payload: Buffer) => void, depth = 3) {
+  /**
+   * `first`: the counter's first value (Telnyx counts chunks from 1), so frames swapped at the very start
+   * are ordered too; a stream that starts higher costs `depth` frames of delay once.
+   */
+  constructor(deliver: (payload: Buffer) => void, depth = 3, first = 1) {
     this.#deliver = deliver;
     this.#depth = depth;
+    this.#next = first;
   }
 
   push(seq: number, payload: Buffer): void {

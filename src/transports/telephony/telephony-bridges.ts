@@ -90,6 +90,7 @@ export async function startTelephonyBridges(o: TelephonyBridgesOptions): Promise
       await ws?.close();
       const stopping = Promise.all(listeners.map((l) => l.close()));
       await calls.close();
+      await ws?.settle(1000);
       await stopping;
       ownPacer?.close();
     },

@@ -40,6 +40,8 @@ export interface WsBridges {
   readonly pending: number;
   /** Stop accepting and drop connections that have not started a call (calls are ended by `BridgeCalls`). */
   close(): Promise<void>;
+  /** After the calls ended: wait up to `ms` for their connections to finish closing, then drop the rest. */
+  settle(ms: number): Promise<void>;
 }
 
 /**
@@ -64,6 +66,8 @@ export function attachWsBridges(o: WsBridgesOptions): WsBridges {
   }
   const playout: PlayoutSettings = s.playout;
   const connections = new Set<WsBridgeConnection>();
+  /** Every accepted socket until it has closed (calls included). */
+  const sockets = new Set<ClientSocket>();
   const upgrading = new Set<Duplex>();
   let closing = false;
 
@@ -90,6 +94,8 @@ export function attachWsBridges(o: WsBridgesOptions): WsBridges {
   const accept = (ws: WebSocket, ep: Endpoint, keyVerified: boolean, remote: string | undefined): void => {
     const logger = o.logger.child({ path: ep.path, remote });
     const socket = new ClientSocket(ws, { rawText: true, maxMessagesPerSecond: s.maxMessagesPerSecond, pingIntervalMs: s.pingIntervalMs, logger });
+    sockets.add(socket);
+    void socket.whenClosed.then(() => sockets.delete(socket));
     const subprotocol = ws.protocol;
     const dialect = ep.dialect !== 'auto' ? ep.dialect : dialectOfSubprotocol(subprotocol);
     const conn = new WsBridgeConnection({
@@ -163,6 +169,14 @@ export function attachWsBridges(o: WsBridgesOptions): WsBridges {
       upgrading.clear();
       for (const c of [...connections]) c.abandon();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+    async settle(ms) {
+      const open = [...sockets];
+      if (open.length === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(open.map((c) => c.whenClosed)), new Promise((r) => (timer = setTimeout(r, ms)))]);
+      clearTimeout(timer);
+      for (const c of sockets) c.terminate('server-closed', 'gateway shutting down');
     },
   };
 }
