@@ -179,7 +179,9 @@ export class WsBridgeConnection implements WsBridgeContext {
     if (this.#leg === undefined && !this.#refused) {
       this.logger.info({ cause: closed.cause, detail: closed.detail }, 'telephony connection closed before a call started');
     }
-    this.#session?.closed(closed);
+    // The socket names the WebSocket medium's setting; here the limit is ours.
+    const said = closed.cause === 'message-too-large' ? { ...closed, detail: 'the platform sent a message over telephony.maxMessageBytes' } : closed;
+    this.#session?.closed(said);
     this.#o.onDone();
   }
 
