@@ -40,6 +40,8 @@ export class RealtimeBridge {
   readonly #ignored = new Set<string>();
   /** The model owes an answer: the caller's turn ended, a greeting or a tool result went out. */
   #awaiting = false;
+  /** A barge-in is being handled (playout going quiet then is not the answer having played out). */
+  #cutting = false;
 
   constructor(options: RealtimeBridgeOptions) {
     this.#o = options;
@@ -140,7 +142,7 @@ export class RealtimeBridge {
 
   /** Playout started or went quiet. */
   playoutActive(active: boolean): void {
-    if (!active) this.#o.turns.flushFinals();
+    if (!active && !this.#cutting) this.#o.turns.flushFinals();
     this.#refresh();
   }
 
@@ -165,7 +167,14 @@ export class RealtimeBridge {
     const playing = this.#o.playout.active;
     if (!playing && this.#open.size === 0) return;
     const session = this.#o.session();
-    const { cuts, droppedMs } = this.#o.playout.interrupt();
+    this.#cutting = true;
+    let cut: ReturnType<Playout['interrupt']>;
+    try {
+      cut = this.#o.playout.interrupt();
+    } finally {
+      this.#cutting = false;
+    }
+    const { cuts, droppedMs } = cut;
     try {
       session?.cancelResponse();
       if (this.#o.capabilities.truncate) for (const cut of cuts) session?.truncate(cut.itemId, Math.floor(cut.playedMs));
