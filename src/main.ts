@@ -9,6 +9,7 @@ import { PortAllocator } from './media/rtp/port-allocator.ts';
 import { createSipUserAgent, type SipUserAgent } from './sip/user-agent/index.ts';
 import { RtpMediaFactory } from './transports/sip/rtp-media-factory.ts';
 import { createSipCallHandler } from './transports/sip/sip-call-handler.ts';
+import { registerSipMetrics } from './transports/sip/sip-metrics.ts';
 import { createVad } from './vad/create-vad.ts';
 import type { Vad } from './vad/vad.ts';
 import { VERSION } from './version.ts';
@@ -95,6 +96,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       callsPort = agents.apiCalls;
     }
     ua.onCall(createSipCallHandler({ startCall, logger }));
+    registerSipMetrics(metrics, { ua, pacer });
     logger.info(
       { endpoints: ua.endpoints().map((e) => ({ transport: e.transport, address: e.bound.address, port: e.bound.port })), echo: config.sip.echo },
       'sip listening',

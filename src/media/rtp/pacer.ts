@@ -65,7 +65,7 @@ export interface PacerStats {
    * late (and more than the bucket before), the last count those later than every bucket. A histogram to
    * export as is: no allocation per wake-up.
    */
-  readonly lateness: { readonly bucketsMs: readonly number[]; readonly counts: readonly number[] };
+  readonly lateness: { readonly bucketsMs: readonly number[]; readonly counts: readonly number[]; readonly sumMs: number };
 }
 
 /** Upper bounds of the lateness histogram, ms. */
@@ -148,6 +148,7 @@ export class Pacer {
   #skipped = 0;
   #maxLate = 0;
   readonly #lateness = new Float64Array(LATENESS_BUCKETS_MS.length + 1);
+  #latenessSum = 0;
 
   constructor(opts: PacerOptions = {}) {
     this.clock = opts.clock ?? systemClock();
@@ -172,7 +173,7 @@ export class Pacer {
       slots: this.#slots,
       skipped: this.#skipped,
       maxLateMs: this.#maxLate,
-      lateness: { bucketsMs: LATENESS_BUCKETS_MS, counts: Array.from(this.#lateness) },
+      lateness: { bucketsMs: LATENESS_BUCKETS_MS, counts: Array.from(this.#lateness), sumMs: this.#latenessSum },
     };
   }
 
@@ -351,6 +352,7 @@ export class Pacer {
 
   #recordLateness(lateMs: number): void {
     if (lateMs > this.#maxLate) this.#maxLate = lateMs;
+    this.#latenessSum += lateMs;
     let b = 0;
     while (b < LATENESS_BUCKETS_MS.length && lateMs > (LATENESS_BUCKETS_MS[b] as number)) b++;
     this.#lateness[b] = (this.#lateness[b] as number) + 1;

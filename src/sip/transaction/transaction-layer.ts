@@ -46,6 +46,8 @@ export interface TransactionLayerStats {
   screened: number;
   /** Exceptions thrown by TransactionUser callbacks (caught). */
   userErrors: number;
+  /** Requests (CANCEL included) that matched a live server transaction: the peer sent them again. */
+  retransmissionsReceived: number;
 }
 
 /**
@@ -59,7 +61,16 @@ export interface TransactionLayerStats {
 const LINGER_FACTOR = 4;
 
 export class TransactionLayer {
-  readonly stats: TransactionLayerStats = { overCap: 0, strayResponses: 0, unmatchedCancels: 0, unmatchable: 0, badRequests: 0, screened: 0, userErrors: 0 };
+  readonly stats: TransactionLayerStats = {
+    overCap: 0,
+    strayResponses: 0,
+    unmatchedCancels: 0,
+    unmatchable: 0,
+    badRequests: 0,
+    screened: 0,
+    userErrors: 0,
+    retransmissionsReceived: 0,
+  };
   readonly #transport: Transport;
   readonly #user: TransactionUser;
   readonly #clock: Clock;
@@ -240,6 +251,7 @@ export class TransactionLayer {
     const existing = this.#server.get(key);
     if (existing !== undefined) {
       // §17.2.3: a retransmission: the transaction absorbs it.
+      this.stats.retransmissionsReceived++;
       existing.receiveRequest();
       return;
     }
@@ -291,6 +303,7 @@ export class TransactionLayer {
     }
     const existing = this.#server.get(key);
     if (existing !== undefined) {
+      this.stats.retransmissionsReceived++;
       existing.receiveRequest();
       return;
     }

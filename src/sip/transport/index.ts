@@ -9,7 +9,7 @@ export {
   type MessageSource, type SendResult, type SocketAddress, type Transport, type TransportProtocol,
 } from './transport.ts';
 export { SipTransportError, type SipTransportErrorCode } from './transport-error.ts';
-export type { TransportStats } from './transport-stats.ts';
+export { COUNTED_METHODS, type CountedMethod, type TransportStats } from './transport-stats.ts';
 export { routeRequest, routeUri } from './route-request.ts';
 export { routeResponse, protocolOf, DEFAULT_SIP_PORT, type RouteOutcome } from './route-response.ts';
 export { canonicalIp, ipFamily, sameIp } from './ip-address.ts';

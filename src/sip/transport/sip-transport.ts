@@ -17,7 +17,7 @@ import type { TcpConnection } from './tcp-connection.ts';
 import { TcpConnectionPool } from './tcp-connection-pool.ts';
 import { TcpListener } from './tcp-listener.ts';
 import { SipTransportError } from './transport-error.ts';
-import { emptyTransportStats, type TransportStats } from './transport-stats.ts';
+import { countedMethod, emptyTransportStats, type TransportStats } from './transport-stats.ts';
 import type {
   AddressFamily, Destination, LocalEndpoint, MessageReceiver, MessageSource, SendResult, SocketAddress, Transport, TransportProtocol,
 } from './transport.ts';
@@ -111,6 +111,8 @@ export class SipTransport implements Transport {
   readonly #udp: UdpEndpoint[] = [];
   readonly #tcp: { endpoint: LocalEndpoint; listener: TcpListener }[] = [];
   readonly #pool: TcpConnectionPool;
+  /** Messages sent at least once: sending one again is a retransmission (counted, never per-message state). */
+  readonly #sentOnce = new WeakSet<SipMessage>();
   #endpoints: readonly LocalEndpoint[] = [];
   #receiver: MessageReceiver | undefined;
   #closed = false;
@@ -201,8 +203,14 @@ export class SipTransport implements Transport {
       // Sends never reject: an unexpected failure (serialisation) is an error value too.
       result = fail('CR_SIP_TRANSPORT_SEND_FAILED', `send failed: ${err instanceof Error ? err.message : String(err)}`, err);
     }
-    if (result.ok) this.stats.sent++;
-    else this.stats.sendErrors++;
+    if (result.ok) {
+      this.stats.sent++;
+      if (this.#sentOnce.has(message)) this.stats.retransmitted++;
+      else this.#sentOnce.add(message);
+      if (message.isResponse) countResponse(this.stats.responsesSent, message.status);
+    } else {
+      this.stats.sendErrors++;
+    }
     return result;
   }
 
@@ -323,6 +331,7 @@ export class SipTransport implements Transport {
       return;
     }
     this.stats.received++;
+    if (message.isRequest) this.stats.requestsReceived[countedMethod(message.method)]++;
     try {
       receiver({ message, source });
     } catch (err) {
@@ -353,6 +362,7 @@ export class SipTransport implements Transport {
       return;
     }
     this.stats.rejected++;
+    countResponse(this.stats.responsesSent, response.status);
     if (conn !== undefined) {
       void conn.write(response.toBuffer()).then((err) => this.#counted(err));
       return;
@@ -378,6 +388,10 @@ export class SipTransport implements Transport {
     for (const e of this.#endpoints) if (matches(e.advertisedHost, e.advertisedPort) || matches(e.bound.address, e.bound.port)) return true;
     return false;
   }
+}
+
+function countResponse(byStatus: Uint32Array, status: number): void {
+  if (status >= 100 && status < byStatus.length) byStatus[status] = (byStatus[status] as number) + 1;
 }
 
 function fail(code: ConstructorParameters<typeof SipTransportError>[0], message: string, cause?: unknown): SendResult {

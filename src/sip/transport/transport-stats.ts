@@ -21,6 +21,24 @@ export interface TransportStats {
   handlerErrors: number;
   /** TCP connections refused at the connection cap. */
   connectionsRefused: number;
+  /**
+   * Messages sent again: the same message a transaction (or the 2xx retransmission of RFC 3261 §13.3.1.4)
+   * already sent, because no response or ACK came in time.
+   */
+  retransmitted: number;
+  /** Responses sent, counted by status code (index 100..699; the array is allocated once). */
+  readonly responsesSent: Uint32Array;
+  /** Requests received and handed on, by method (methods outside `COUNTED_METHODS` under `other`). */
+  readonly requestsReceived: Record<CountedMethod, number>;
+}
+
+/** Methods counted by name in `requestsReceived` (a fixed set: metrics labels stay bounded). */
+export const COUNTED_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'INFO', 'UPDATE', 'REFER', 'NOTIFY', 'SUBSCRIBE', 'MESSAGE', 'PRACK', 'other'] as const;
+export type CountedMethod = (typeof COUNTED_METHODS)[number];
+
+/** The counting key of a request method. */
+export function countedMethod(method: string): CountedMethod {
+  return (COUNTED_METHODS as readonly string[]).includes(method) ? (method as CountedMethod) : 'other';
 }
 
 export function emptyTransportStats(): TransportStats {
@@ -34,5 +52,8 @@ export function emptyTransportStats(): TransportStats {
     sendErrors: 0,
     handlerErrors: 0,
     connectionsRefused: 0,
+    retransmitted: 0,
+    responsesSent: new Uint32Array(700),
+    requestsReceived: Object.fromEntries(COUNTED_METHODS.map((m) => [m, 0])) as Record<CountedMethod, number>,
   };
 }

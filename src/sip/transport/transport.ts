@@ -1,5 +1,6 @@
 import type { SipMessage } from '../message/sip-message.ts';
 import type { SipTransportError } from './transport-error.ts';
+import type { TransportStats } from './transport-stats.ts';
 
 /** The two transports this stack speaks. TCP is reliable, UDP is not (RFC 3261 §18). */
 export type TransportProtocol = 'udp' | 'tcp';
@@ -80,6 +81,8 @@ export interface Transport {
   isConnectionOpen(connectionId: number): boolean;
   /** Open listeners. */
   endpoints(): readonly LocalEndpoint[];
+  /** Its counters, when it keeps them (the socket transport does; metrics read them on a scrape). */
+  readonly stats?: TransportStats;
   close(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@ import type { AudioFrame } from '../../core/audio-frame.ts';
 import type { Logger } from '../../core/logger.ts';
 import { createAudioCodec, type AudioCodec } from '../../media/audio-codec.ts';
 import { alawDecode, mulawDecode } from '../../media/g711.ts';
-import { JitterBuffer, LOST, PcmConcealer } from '../../media/jitter-buffer.ts';
+import { JitterBuffer, LOST, PcmConcealer, type JitterBufferStats } from '../../media/jitter-buffer.ts';
 import { PcmSlab } from '../../media/pcm-slab.ts';
 import { createResampler, type Resampler } from '../../media/resample/index.ts';
 import type { DtmfEvent } from '../../media/rtp/dtmf-4733.ts';
@@ -15,6 +15,32 @@ import type { SipMediaEndpoint } from '../../sip/user-agent/media-endpoint.ts';
 
 /** Send queue, in packets (1 s at 20 ms). */
 const QUEUE_CAPACITY = 50;
+
+/**
+ * What one leg's media did since it opened, for metrics: every field only grows (the jitter buffer's counts carry
+ * over a ptime change, which replaces the buffer).
+ */
+export interface RtpLegCounters {
+  /** RTP packets received (audio and telephone-events) and sent. */
+  readonly packetsIn: number;
+  readonly packetsOut: number;
+  /** Sequence numbers never received (RFC 3550 expected - received). */
+  readonly lost: number;
+  /** Received too late to play, duplicates, and dropped by the jitter buffer (depth bound, unconfirmed strays). */
+  readonly late: number;
+  readonly duplicate: number;
+  readonly dropped: number;
+  /** Frames concealed (played without a packet). */
+  readonly concealed: number;
+  /** Jitter buffer resets, and discontinuities it followed (new SSRC, sequence restart or jump). */
+  readonly resets: number;
+  readonly resyncs: number;
+  /** Datagrams ignored on the port: STUN, RTCP, DTLS, invalid, and RTP from another source than the latched one. */
+  readonly ignored: number;
+  /** Send slots skipped after the process stalled. */
+  readonly skippedSlots: number;
+  readonly sendErrors: number;
+}
 
 export interface RtpAudioLegOptions {
   readonly pacer: Pacer;
@@ -38,6 +64,8 @@ export interface AudioLegSinks {
   onAudio?(frame: AudioFrame): void;
   onPayload?(bytes: Uint8Array, codec: 'PCMU' | 'PCMA'): void;
   onDtmf?(event: DtmfEvent): void;
+  /** Every audio packet as it arrives, before the jitter buffer (arrival timing for measurements). */
+  onArrival?(pkt: RtpPacket): void;
 }
 
 /**
@@ -56,6 +84,8 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
   readonly #onClose: (() => void) | undefined;
   #reg: PacerRegistration | null = null;
   #jitter: JitterBuffer<RtpPacket>;
+  /** Counts of jitter buffers this leg replaced (ptime changes). */
+  #retiredJitter: JitterBufferStats | null = null;
   readonly #concealer = new PcmConcealer();
   /** Decoded frames are views into shared chunks (they may be kept: never reused). */
   readonly #frames = new PcmSlab();
@@ -140,6 +170,7 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     this.#payloadType = audio.payloadType;
     if (audio.ptime !== this.#ptime) {
       this.#ptime = audio.ptime;
+      this.#retiredJitter = addJitterStats(this.#retiredJitter, this.#jitter.stats());
       this.#jitter = this.#newJitter(audio.ptime);
     }
     this.#session.setCodec({ payloadType: audio.payloadType, clockRate: 8000, ptimeMs: audio.ptime });
@@ -273,6 +304,27 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     return this.#session.stats();
   }
 
+  /** Monotonic counters of this leg's media (cheap: read on a metrics scrape, not per packet). */
+  mediaCounters(): RtpLegCounters {
+    const s = this.#session.stats();
+    const j = addJitterStats(this.#retiredJitter, this.#jitter.stats());
+    const ig = s.ignored;
+    return {
+      packetsIn: s.received.packets,
+      packetsOut: s.sent.packets,
+      lost: s.received.lost,
+      late: j.late,
+      duplicate: j.duplicate,
+      dropped: j.dropped,
+      concealed: j.concealed,
+      resets: j.resets,
+      resyncs: j.resyncs,
+      ignored: ig.stun + ig.rtcp + ig.dtls + ig.invalid + ig.foreignSource,
+      skippedSlots: s.skippedSlots,
+      sendErrors: s.errors.send,
+    };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -351,6 +403,7 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
 
   #onPacket(pkt: RtpPacket): void {
     if (pkt.payloadType !== this.#payloadType || this.#codec === null) return;
+    this.#sinks.onArrival?.(pkt);
     this.#jitter.push(pkt);
   }
 
@@ -392,4 +445,19 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     this.#pending.copyWithin(0, n, this.#pendingLen);
     this.#pendingLen -= n;
   }
+}
+
+function addJitterStats(a: JitterBufferStats | null, b: JitterBufferStats): JitterBufferStats {
+  if (a === null) return b;
+  return {
+    received: a.received + b.received,
+    lost: a.lost + b.lost,
+    late: a.late + b.late,
+    duplicate: a.duplicate + b.duplicate,
+    reordered: a.reordered + b.reordered,
+    concealed: a.concealed + b.concealed,
+    dropped: a.dropped + b.dropped,
+    resets: a.resets + b.resets,
+    resyncs: a.resyncs + b.resyncs,
+  };
 }
