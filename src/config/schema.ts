@@ -91,6 +91,13 @@ const sip = z.strictObject({
    */
   digestAlgorithms: z.array(z.enum(['SHA-256', 'MD5'])).min(1).default(['SHA-256', 'MD5']),
   registrations: z.array(registration).default([]),
+  /**
+   * Kernel buffers of the SIP UDP sockets, bytes. A burst of signalling that arrives while the process is busy
+   * waits here; what does not fit is dropped and retransmitted 500 ms later (a lost ACK tears a call down).
+   * Linux caps these at net.core.rmem_max / wmem_max (a warning at start says so).
+   */
+  recvBufferSize: z.number().int().min(65_536).max(268_435_456).default(4_194_304),
+  sendBufferSize: z.number().int().min(65_536).max(268_435_456).default(1_048_576),
 });
 
 const rtp = z
@@ -99,6 +106,9 @@ const rtp = z
     portMin: port.default(20_000),
     portMax: port.default(29_999),
     jitterBufferMs: z.number().int().min(0).max(500).default(60),
+    /** Kernel buffers of each RTP socket, bytes; absent: the system default (about 200 KiB: seconds of audio). */
+    recvBufferSize: z.number().int().min(16_384).max(67_108_864).optional(),
+    sendBufferSize: z.number().int().min(16_384).max(67_108_864).optional(),
   })
   .refine((r) => r.portMin <= r.portMax, { message: 'portMin must not exceed portMax', path: ['portMin'] });
 

@@ -10,6 +10,7 @@ import type { RtpPacket } from '../../media/rtp/packet.ts';
 import type { Pacer, PacerClient, PacerRegistration } from '../../media/rtp/pacer.ts';
 import type { PortAllocator } from '../../media/rtp/port-allocator.ts';
 import { RtpSession, type RtpSessionStats } from '../../media/rtp/rtp-session.ts';
+import type { SocketBufferSizes } from '../../media/rtp/udp-bind.ts';
 import type { NegotiatedAudio } from '../../sip/sdp/negotiate.ts';
 import type { SipMediaEndpoint } from '../../sip/user-agent/media-endpoint.ts';
 
@@ -51,6 +52,8 @@ export interface RtpAudioLegOptions {
   readonly advertiseAddress: string;
   /** Jitter buffer prefetch, ms. */
   readonly jitterMs: number;
+  /** Kernel buffers of the RTP socket (config `rtp.recvBufferSize` / `sendBufferSize`); system defaults when absent. */
+  readonly socketBuffers?: SocketBufferSizes;
   readonly logger?: Logger;
   /** Called once when the leg closes (the factory counts open legs). */
   readonly onClose?: () => void;
@@ -129,6 +132,7 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
       pacer: options.pacer,
       ports: options.ports,
       bindAddress: options.bindAddress,
+      ...(options.socketBuffers === undefined ? {} : { socketBuffers: options.socketBuffers }),
       codec: { payloadType: 0, clockRate: 8000, ptimeMs: 20 },
       telephoneEvent: null,
       queueCapacity: QUEUE_CAPACITY,
