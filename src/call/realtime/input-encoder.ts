@@ -86,6 +86,7 @@ export function pcmSamples(bytes: Uint8Array, carry: { byte: number | undefined 
     const hi = at(2 * i + 1);
     out[i] = ((hi << 24) >> 16) | lo;
   }
-  carry.byte = total % 2 === 1 ? (bytes[bytes.byteLength - 1] as number) : undefined;
+  // The odd byte left is the last of the joined stream: this delta's, or the one carried in (an empty delta).
+  carry.byte = total % 2 === 1 ? at(total - 1) : undefined;
   return out;
 }
