@@ -3,7 +3,7 @@
  * one per 20 ms frame: every off-heap ArrayBuffer costs a malloc, a free and young-generation bookkeeping in V8's
  * scavenger, which at hundreds of calls is where pauses came from. Like Node's Buffer pool, a view keeps its
  * whole chunk alive for as long as anyone holds it, so chunks are kept small: a consumer that keeps one frame
- * in 25 pays at most a chunk per kept frame.
+ * in 25 pays at most a chunk per kept frame. Views are never handed out twice, so a consumer may keep one.
  */
 export class PcmSlab {
   readonly #chunkSamples: number;
