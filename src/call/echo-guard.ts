@@ -1,9 +1,9 @@
 /**
  * Tells the agent's own voice coming back (line or acoustic echo) from the caller speaking. It keeps the
  * energy envelope of what was played to the caller (20 ms frames, stamped with when they left) and of what
- * came back; a voice onset is echo when the caller's envelope follows ours at some delay up to
- * `maxDelayMs` (correlation) while being clearly quieter (echo is attenuated; a caller talking over the
- * agent is about as loud as the agent or louder), or when it is far quieter than what we sent then.
+ * came back; a voice onset is echo when the caller's voiced audio sits a steady number of dB below ours at
+ * some delay up to `maxDelayMs` (echo is an attenuated copy; a caller talking over the agent has an envelope
+ * of their own and is about as loud or louder), or far below it.
  *
  * Allocation-free on the media path: two fixed rings of numbers.
  */
@@ -13,15 +13,20 @@ const RING = 128; // 2.56 s of 20 ms frames each way
 export interface EchoGuardSettings {
   /** Longest round trip of our audio back to us. */
   readonly maxDelayMs: number;
-  /** Correlated and at least this many dB quieter than what we sent: echo. */
-  readonly correlatedBelowDb: number;
-  /** At least this many dB quieter than what we sent at the best delay: echo whatever the correlation. */
+  /** Voiced caller audio this much quieter than ours (at some delay) or more may be echo... */
+  readonly attenuationDb: number;
+  /** ...when its level follows ours that closely: the spread (standard deviation) of the dB differences. */
+  readonly maxSpreadDb: number;
+  /** This much quieter than what we sent then: echo whatever the spread. */
   readonly quieterThanDb: number;
-  /** Envelope correlation that counts as "follows". */
-  readonly minCorrelation: number;
+  /** How much of the caller's latest audio is compared. */
+  readonly windowMs: number;
 }
 
-export const DEFAULT_ECHO_GUARD: EchoGuardSettings = { maxDelayMs: 400, correlatedBelowDb: 4, quieterThanDb: 14, minCorrelation: 0.5 };
+export const DEFAULT_ECHO_GUARD: EchoGuardSettings = { maxDelayMs: 600, attenuationDb: 6, maxSpreadDb: 6, quieterThanDb: 24, windowMs: 160 };
+
+/** Frame energy (dB) below which audio counts as silence for the comparison. */
+const VOICED_DB = 35;
 
 /** Energy of a PCM block in dB (0 for silence, about 90 for a full-scale square wave). */
 export function energyDb(samples: Int16Array): number {
@@ -46,6 +51,18 @@ class EnvelopeRing {
     if (this.count < RING) this.count++;
   }
 
+  /** The loudest frame starting within `radiusMs` of `tMs` (the echo's delay is known to a frame or so). */
+  maxAround(tMs: number, radiusMs: number): number | undefined {
+    let best: number | undefined;
+    for (let k = 1; k <= this.count; k++) {
+      const i = (this.head - k + RING) % RING;
+      const start = this.t[i] as number;
+      if (start + FRAME_MS < tMs - radiusMs) break;
+      if (start <= tMs + radiusMs) best = Math.max(best ?? -Infinity, this.db[i] as number);
+    }
+    return best;
+  }
+
   /** Energy of the frame covering `tMs`, or undefined when none does. */
   at(tMs: number): number | undefined {
     for (let k = 1; k <= this.count; k++) {
@@ -63,6 +80,8 @@ export class EchoGuard {
   readonly #out = new EnvelopeRing();
   readonly #in = new EnvelopeRing();
   #lastOutMs = -Infinity;
+  /** Delay and attenuation of the echo last recognised. */
+  #echo: { lagMs: number; attenuationDb: number } | undefined;
 
   constructor(settings: Partial<EchoGuardSettings> = {}) {
     this.#s = { ...DEFAULT_ECHO_GUARD, ...settings };
@@ -86,54 +105,78 @@ export class EchoGuard {
     this.#lastOutMs = Math.min(this.#lastOutMs, afterMs);
   }
 
-  /** Whether the caller audio of the last `windowMs` before `nowMs` is our own voice coming back. */
-  isEcho(nowMs: number, windowMs = 240): boolean {
+  /**
+   * Whether the caller's voiced audio of the last `windowMs` is our own voice coming back: at some delay up to
+   * `maxDelayMs`, it is a steady number of dB below what we sent (a scaled copy keeps the envelope; someone
+   * talking over us does not), or far below it.
+   */
+  isEcho(nowMs: number): boolean {
     const xs: number[] = [];
     const ts: number[] = [];
     for (let k = 1; k <= this.#in.count; k++) {
       const i = (this.#in.head - k + RING) % RING;
       const t = this.#in.t[i] as number;
-      if (t < nowMs - windowMs) break;
-      xs.push(this.#in.db[i] as number);
+      if (t < nowMs - this.#s.windowMs - FRAME_MS) break;
+      const x = this.#in.db[i] as number;
+      if (x < VOICED_DB) continue;
+      xs.push(x);
       ts.push(t);
     }
     if (xs.length < 3) return false;
-    let echo = false;
-    for (let lag = 0; lag <= this.#s.maxDelayMs && !echo; lag += FRAME_MS) {
-      const ys: number[] = [];
-      let voiced = 0;
-      for (const t of ts) {
-        const y = this.#out.at(t - lag + FRAME_MS / 2);
-        ys.push(y ?? 0);
-        if (y !== undefined && y > 30) voiced++;
+    // The delay at which the caller's audio follows ours most steadily decides; far quieter at some delay
+    // counts too (then with the steadiest such delay as the echo's).
+    let best: { lag: number; d: number; spread: number } | undefined;
+    let quiet: { lag: number; d: number; spread: number } | undefined;
+    for (let lag = 0; lag <= this.#s.maxDelayMs; lag += FRAME_MS / 2) {
+      const diffs: number[] = [];
+      for (let k = 0; k < ts.length; k++) {
+        const y = this.#out.at((ts[k] as number) - lag + FRAME_MS / 2);
+        if (y !== undefined && y >= VOICED_DB) diffs.push((xs[k] as number) - y);
       }
-      if (voiced < Math.ceil(xs.length / 2)) continue;
-      const diff = mean(xs) - mean(ys);
-      if (diff <= -this.#s.quieterThanDb) echo = true;
-      else if (diff <= -this.#s.correlatedBelowDb && correlation(xs, ys) >= this.#s.minCorrelation) echo = true;
+      if (diffs.length < Math.ceil(xs.length * 0.75)) continue;
+      const d = mean(diffs);
+      const sp = spread(diffs, d);
+      if (d <= -this.#s.attenuationDb && sp <= this.#s.maxSpreadDb && (best === undefined || sp < best.spread)) best = { lag, d, spread: sp };
+      if (d <= -this.#s.quieterThanDb && (quiet === undefined || sp < quiet.spread)) quiet = { lag, d, spread: sp };
     }
-    return echo;
+    const echo = best ?? quiet;
+    if (echo === undefined) return false;
+    this.#echo = { lagMs: echo.lag, attenuationDb: echo.d };
+    return true;
   }
+
+  /**
+   * While an echo is heard: whether the caller's latest voiced audio (100 ms) stands `marginDb` or more above
+   * what the echo recognised last would bring at its delay — someone talking over the echo, not the echo.
+   */
+  louderThanEcho(nowMs: number, marginDb = 8): boolean {
+    const echo = this.#echo;
+    if (echo === undefined) return true;
+    // At every delay near the echo's (it drifts by a frame or so), against the loudest of our frames nearby:
+    // an echo is never louder than that, someone talking is.
+    for (let lag = Math.max(0, echo.lagMs - 40); lag <= echo.lagMs + 40; lag += FRAME_MS / 2) {
+      const diffs: number[] = [];
+      for (let k = 1; k <= this.#in.count; k++) {
+        const i = (this.#in.head - k + RING) % RING;
+        const t = this.#in.t[i] as number;
+        if (t < nowMs - 100 - FRAME_MS) break;
+        const x = this.#in.db[i] as number;
+        if (x >= VOICED_DB) diffs.push(x - (this.#out.maxAround(t - lag + FRAME_MS / 2, 30) ?? 0));
+      }
+      if (diffs.length < 3 || mean(diffs) < echo.attenuationDb + marginDb) return false;
+    }
+    return true;
+  }
+}
+
+function spread(v: readonly number[], m: number): number {
+  let s = 0;
+  for (const x of v) s += (x - m) * (x - m);
+  return Math.sqrt(s / Math.max(1, v.length));
 }
 
 function mean(v: readonly number[]): number {
   let s = 0;
   for (const x of v) s += x;
   return s / Math.max(1, v.length);
-}
-
-function correlation(a: readonly number[], b: readonly number[]): number {
-  const ma = mean(a);
-  const mb = mean(b);
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = (a[i] as number) - ma;
-    const y = (b[i] as number) - mb;
-    num += x * y;
-    da += x * x;
-    db += y * y;
-  }
-  return da === 0 || db === 0 ? 0 : num / Math.sqrt(da * db);
 }

@@ -47,6 +47,10 @@ export class Recognition {
   readonly #gate: SpeechGate;
   /** When an onset opened the gate without the VAD confirming speech yet (ms, call clock). */
   #onsetOpenAt: number | undefined;
+  /** The voice now heard was attributed to echo (onset / confirmed segment): re-checked every window. */
+  #echoOnset = false;
+  #echoSegment = false;
+  #notEchoRun = 0;
   readonly #offs: Unsubscribe[] = [];
   #format: LegAudioFormat | undefined;
   #vad: VadStream | undefined;
@@ -183,17 +187,27 @@ export class Recognition {
         if (edge === 'onset') {
           if (!this.#gate.open) this.#onsetOpenAt = this.#o.clock.now();
           this.#gate.openGate();
-          this.#emit({ type: 'onset', echo: this.#isEcho() });
+          const echo = this.#isEcho();
+          this.#echoOnset = echo;
+          this.#notEchoRun = 0;
+          this.#emit({ type: 'onset', echo });
+        } else if (edge === 'offset') {
+          this.#echoOnset = false;
+          this.#emit({ type: 'offset' });
+        } else if ((this.#echoOnset || this.#echoSegment) && this.#onset?.voiced === true) {
+          this.#recheckEcho();
         }
-        else if (edge === 'offset') this.#emit({ type: 'offset' });
       },
       onEvent: (ev) => {
         if (ev.type === 'speech_start') {
           this.#onsetOpenAt = undefined;
           this.#gate.openGate();
           this.#o.onSpeechEdge?.('start', ev.timestamp + this.#mediaToClock);
-          this.#emit({ type: 'speech_start', echo: this.#isEcho() });
+          const echo = this.#isEcho();
+          this.#echoSegment = echo;
+          this.#emit({ type: 'speech_start', echo });
         } else if (ev.type === 'speech_end') {
+          this.#echoSegment = false;
           this.#o.onSpeechEdge?.('end', ev.timestamp + this.#mediaToClock);
           this.#gate.closeGate();
           this.#emit({ type: 'speech_end' });
@@ -205,6 +219,29 @@ export class Recognition {
       },
     });
     this.#stt.start(format);
+  }
+
+  /**
+   * A voice taken for our echo keeps the VAD in speech, so a caller who starts talking over it makes no new
+   * edge: while it lasts, each window is checked again, and once the caller's audio stands well above what the
+   * echo brings (three windows in a row) the caller's onset (and speech start, if the VAD had confirmed the
+   * segment) are reported.
+   */
+  #recheckEcho(): void {
+    if (this.#o.echoGuard?.louderThanEcho(this.#o.clock.now()) !== true) {
+      this.#notEchoRun = 0;
+      return;
+    }
+    if (++this.#notEchoRun < 3) return;
+    this.#notEchoRun = 0;
+    if (this.#echoOnset) {
+      this.#echoOnset = false;
+      this.#emit({ type: 'onset', echo: false });
+    }
+    if (this.#echoSegment) {
+      this.#echoSegment = false;
+      this.#emit({ type: 'speech_start', echo: false });
+    }
   }
 
   #isEcho(): boolean {

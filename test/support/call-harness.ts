@@ -66,6 +66,13 @@ export class Phone {
   heard: Int16Array = new Int16Array(0);
   /** Arrival time (performance.now) of each heard frame with its energy, for timing assertions. */
   readonly frames: Array<{ at: number; rms: number }> = [];
+  /** Arrival time of each RTP packet that starts a talk spurt (marker bit), before the jitter buffer. */
+  readonly spurts: number[] = [];
+  /** Arrival time of the latest RTP audio packet. */
+  lastPacketAt = 0;
+  /** Arrival times of every RTP audio packet (kept when `keepArrivals`). */
+  readonly arrivals: number[] = [];
+  keepArrivals = false;
   #heardParts: Int16Array[] = [];
   #echo: { gain: number; delayFrames: number; queue: Int16Array[] } | undefined;
 
@@ -73,6 +80,12 @@ export class Phone {
     this.leg = leg;
     this.call = call;
     leg.onFrame((f) => this.#onFrame(f));
+    leg.onRtpArrival((marker) => {
+      const now = performance.now();
+      this.lastPacketAt = now;
+      if (this.keepArrivals) this.arrivals.push(now);
+      if (marker) this.spurts.push(now);
+    });
   }
 
   get rate(): number {

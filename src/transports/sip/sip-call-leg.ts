@@ -20,6 +20,7 @@ export class SipCallLeg implements CallLeg {
   readonly #frames: Listeners<AudioFrame>;
   readonly #encoded: Listeners<Uint8Array>;
   readonly #dtmf: Listeners<CallDtmf>;
+  readonly #arrivals: Listeners<boolean>;
 
   constructor(call: SipCall, audio: RtpAudioLeg, logger?: Logger) {
     this.#call = call;
@@ -28,6 +29,7 @@ export class SipCallLeg implements CallLeg {
     this.#frames = new Listeners(onError);
     this.#encoded = new Listeners(onError);
     this.#dtmf = new Listeners(onError);
+    this.#arrivals = new Listeners(onError);
     audio.setSinks({
       onAudio: (frame) => this.#frames.emit(frame),
       onPayload: (bytes) => {
@@ -35,6 +37,9 @@ export class SipCallLeg implements CallLeg {
       },
       onDtmf: (ev) => {
         if (ev.type === 'digit-end') this.#dtmf.emit({ digit: ev.digit, durationMs: ev.durationMs, source: 'rfc4733' });
+      },
+      onArrival: (pkt) => {
+        if (this.#arrivals.size > 0) this.#arrivals.emit(pkt.marker);
       },
     });
     call.onDtmf((ev) => this.#dtmf.emit({ digit: ev.digit, durationMs: ev.durationMs, source: 'info' }));
@@ -132,6 +137,11 @@ export class SipCallLeg implements CallLeg {
 
   onEncoded(fn: (bytes: Uint8Array, encoding: LegEncoding) => void): Unsubscribe {
     return this.#encoded.add((bytes) => fn(bytes, this.inputFormat?.encoding ?? 'mulaw'));
+  }
+
+  /** Each audio packet as it arrives (before the jitter buffer), with its marker bit: a talk spurt starts with one. */
+  onRtpArrival(fn: (marker: boolean) => void): Unsubscribe {
+    return this.#arrivals.add(fn);
   }
 
   onDtmf(fn: (dtmf: CallDtmf) => void): Unsubscribe {

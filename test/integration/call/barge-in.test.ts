@@ -92,6 +92,19 @@ describe('barge-in over SIP (G.722)', () => {
     expect(interrupted).toMatchObject({ text: heard.trim() });
   });
 
+  it('still barges in when the caller talks over the agent while its echo comes back', async () => {
+    const llm = new ScriptedLlm({ turns: [LONG, 'Sure, I can cancel it.'], fallback: 'Okay.' });
+    const { phone, replyStart } = await callWithLongReply(llm);
+    phone.echoBack(-10, 200);
+    await new Promise((r) => setTimeout(r, 2500 - (performance.now() - replyStart)));
+    const playAt = performance.now();
+    await phone.play(loadSpeech('cancel-subscription-slt.wav', 16000), 16000);
+    phone.noEcho();
+    await phone.waitForReply({ after: playAt + 2600 });
+    expect(harness?.events.filter((e) => e.event.type === 'barge_in')).toHaveLength(1);
+    expect(llm.requests[1]?.messages.at(-1)?.content).toMatch(/cancel/);
+  });
+
   for (const kind of ['noise burst', 'cough-like transient', 'own voice echoed at -10 dB'] as const) {
     it(`is not triggered by a ${kind}`, async () => {
       const llm = new ScriptedLlm({ turns: [LONG], fallback: 'Okay.' });
