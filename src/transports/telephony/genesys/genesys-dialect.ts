@@ -14,7 +14,7 @@ import { BridgeLeg } from '../bridge-leg.ts';
 import type { DialectSession, WsBridgeContext, WsDialect } from '../dialect.ts';
 import { isDtmfDigit, numberField, objectField, parseJsonObject, safeId, stringField, type JsonObject } from '../json-message.ts';
 import { ProtocolIssues } from '../protocol-issues.ts';
-import { wireCodec } from '../wire-codec.ts';
+import { padPcm, wireCodec } from '../wire-codec.ts';
 
 const FRAME_MS = 200;
 
@@ -153,7 +153,8 @@ class GenesysSession implements DialectSession {
           queued: true,
           logger: setup.logger,
           wire: {
-            audio: (pcm) => socket.canSendAudio() && socket.sendBinary(Buffer.from(codec.encode(pcm))),
+            // Fixed 1,600-byte packets (a reply's short last one padded with silence): smaller ones earn 429s.
+            audio: (pcm) => socket.canSendAudio() && socket.sendBinary(Buffer.from(codec.encode(padPcm(pcm, 3200)))),
             clear: () => this.#send('event', { entities: [{ type: 'barge_in', data: {} }] }),
             hangup: () => {
               if (!this.#closing) this.#send('disconnect', { reason: 'completed' });

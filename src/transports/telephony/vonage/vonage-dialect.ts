@@ -12,7 +12,7 @@ import { BridgeLeg } from '../bridge-leg.ts';
 import type { DialectSession, WsBridgeContext, WsDialect } from '../dialect.ts';
 import { isDtmfDigit, numberField, objectField, parseJsonObject, safeId, stringField, type JsonObject } from '../json-message.ts';
 import { ProtocolIssues } from '../protocol-issues.ts';
-import { wireCodec, type WireCodec } from '../wire-codec.ts';
+import { padPcm, wireCodec, type WireCodec } from '../wire-codec.ts';
 
 /** The rate in a Vonage content type (`audio/l16;rate=16000`), when it is one we take. */
 export function vonageRate(contentType: string | undefined): number | undefined {
@@ -113,7 +113,8 @@ class VonageSession implements DialectSession {
           queued: true,
           logger: setup.logger,
           wire: {
-            audio: (pcm) => socket.sendBinary(pcm),
+            // Frames of the size Vonage sends (20 ms): a reply's short last one is padded with silence.
+            audio: (pcm) => socket.sendBinary(padPcm(pcm, rate / 25)),
             mark: (name) => void socket.sendText(`{"action":"notify","payload":{"mark":${JSON.stringify(name)}}}`),
             clear: () => void socket.sendText('{"action":"clear"}'),
             close: (code, reason) => socket.close(code, reason),
