@@ -199,7 +199,8 @@ const telephony = z.strictObject({
   endpoints: z
     .array(telephonyEndpoint)
     .default([])
-    .refine((list) => new Set(list.map((e) => e.path)).size === list.length, { message: 'endpoint paths must be unique' }),
+    .refine((list) => new Set(list.map((e) => e.path)).size === list.length, { message: 'endpoint paths must be unique' })
+    .refine((list) => !list.some((e) => e.path === '/ws/join' || e.path === '/ws/control'), { message: '/ws/join and /ws/control belong to the WebSocket medium' }),
   audiosocket: z.array(audioSocketListener).default([]),
   /** AudioSocket kind 0x11: slin16 in older docs and libraries, slin12 in Asterisk since Oct 2025; `auto` decides by frame size. */
   audiosocketKind11: z.enum(['auto', 'slin12', 'slin16']).default('auto'),

@@ -41,6 +41,7 @@ describe('telephony config', () => {
     expect(bad({ endpoints: [{ path: '/t', dialect: 'skype', allowFrom: ['::1'] }] }).join()).toMatch(/dialect/);
     expect(bad({ endpoints: [{ path: 'no-slash', allowFrom: ['::1'] }] }).join()).toMatch(/path/);
     expect(bad({ audiosocket: [{ port: 9092, allowFrom: [] }] }).join()).toMatch(/allowFrom/);
+    expect(bad({ endpoints: [{ path: '/ws/join', allowFrom: ['::1'] }] }).join()).toMatch(/WebSocket medium/);
   });
 
   it('keeps endpoint keys out of the start-up log', () => {
