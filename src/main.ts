@@ -24,6 +24,9 @@ import { JoinTokens } from './core/join-token.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { createSipDialer } from './transports/sip/sip-dialer.ts';
 import { startAgentCalls } from './wiring/agent-calls.ts';
+import { registerBrowserClient } from './transports/ws/browser-client.ts';
+import { controlTokenSecret, controlUrl } from './transports/ws/control-tokens.ts';
+import { attachWebSocketEndpoints, type JoinCall, type WebSocketEndpoints } from './transports/ws/ws-endpoints.ts';
 
 /** A running gateway: everything `serve` started, and how to stop it. */
 export interface Gateway {
@@ -83,18 +86,44 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     closers.push(() => storage.close());
     const webhooks = await startWebhookDispatcher({ config, store: storage.webhooks, metrics, logger });
     closers.push(() => webhooks.close({ drainMs: 5_000 }));
+    // One secret signs both token families: joinUrl (WebSocket calls) and control sockets (any live call).
+    const secret = tokenSecret(config.http, logger);
+    const joinTokens = new JoinTokens({ secret, ttlSeconds: config.http.joinTokenTtlSeconds, store: storage.joinTokens });
+    const controlTokens = new JoinTokens({ secret: controlTokenSecret(secret), ttlSeconds: config.http.joinTokenTtlSeconds, store: storage.joinTokens });
+    const httpBase = (): string | undefined => {
+      if (config.http.publicUrl !== undefined) return config.http.publicUrl;
+      const addr = http?.server.address();
+      return addr === null || addr === undefined || typeof addr === 'string' ? undefined : `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    };
+    const controlUrlFor = (callId: string): string | undefined => {
+      const base = httpBase();
+      return base === undefined ? undefined : controlUrl(base, controlTokens.issue(callId).token, callId);
+    };
     let startCall: StartCall;
     let callsPort: CallsPort;
+    let joinCall: JoinCall;
     if (config.sip.echo) {
       startCall = (leg) => runEcho(leg, logger.child({ callId: leg.id }));
+      joinCall = (_id, leg) => runEcho(leg, logger.child({ callId: leg.id }));
       callsPort = echoModeCalls;
     } else {
-      const agents = startAgentCalls({ config, vad: engine, storage, webhooks, dial: createSipDialer(ua, config.sip.trunks, logger), metrics, logger });
+      const agents = startAgentCalls({
+        config,
+        vad: engine,
+        storage,
+        webhooks,
+        dial: createSipDialer(ua, config.sip.trunks, logger),
+        metrics,
+        logger,
+        controlUrl: controlUrlFor,
+      });
       closers.push(() => agents.close());
       calls = agents.manager;
       startCall = agents.manager.startCall;
+      joinCall = agents.manager.join;
       callsPort = agents.apiCalls;
     }
+    const manager = calls;
     ua.onCall(createSipCallHandler({ startCall, logger }));
     registerSipMetrics(metrics, { ua, pacer });
     logger.info(
@@ -102,7 +131,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       'sip listening',
     );
     if (config.http.enabled) {
-      const joinTokens = new JoinTokens({ secret: tokenSecret(config.http, logger), ttlSeconds: config.http.joinTokenTtlSeconds, store: storage.joinTokens });
+      let ws: WebSocketEndpoints | undefined;
       http = await startHttpServer({
         host: config.http.host,
         port: config.http.port,
@@ -120,12 +149,35 @@ export async function startGateway(config: Config, logger: Logger = createLogger
           maxCallSeconds: config.limits.maxCallSeconds,
           maxBodyBytes: config.http.maxBodyBytes,
           ...(config.http.publicUrl === undefined ? {} : { publicUrl: config.http.publicUrl }),
+          controlTokens,
           reservedAgentNames: config.agents.map((a) => a.name),
           sipTrunks: config.sip.trunks.filter((t) => t.outbound !== undefined).map((t) => t.name),
+        },
+        // The WebSocket medium (joinUrl), control sockets of live calls, and the browser client page.
+        onServer: (app) => {
+          registerBrowserClient(app);
+          ws = attachWebSocketEndpoints(app.server, {
+            settings: config.websocket,
+            joinTokens,
+            joinCall,
+            callFormat: async (id) => {
+              const record = await storage.calls.get(id);
+              return record?.medium.type === 'websocket' ? { inputSampleRate: record.medium.inputSampleRate, outputSampleRate: record.medium.outputSampleRate } : undefined;
+            },
+            control: {
+              tokens: controlTokens,
+              attachControl: (id, client) => manager?.attachControl(id, client),
+              hangupCall: (id) => manager?.hangup(id) ?? Promise.resolve(false),
+            },
+            pacer,
+            logger: logger.child({ component: 'websocket' }),
+          });
         },
       });
       const app = http;
       closers.push(() => app.close());
+      // Open WebSocket calls end before the HTTP server closes (closers run in reverse).
+      closers.push(async () => ws?.close());
       logger.info({ address: app.server.address() }, 'http listening');
     }
   } catch (err) {

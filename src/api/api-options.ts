@@ -10,6 +10,9 @@ export interface ApiOptions {
   readonly webhooks: WebhookDispatcher;
   /** Issues the join tokens of WebSocket calls; the WebSocket medium verifies with the same instance. */
   readonly joinTokens: JoinTokens;
+  /** Control-socket tokens (a separate token family); when given, calls come with a `controlUrl`. */
+  readonly controlTokens?: JoinTokens;
+  readonly controlPath?: string;
   /** `http.apiKeys`. Empty: loopback clients only. */
   readonly apiKeys: readonly string[];
   /** `limits.maxConcurrentCalls`: POST /calls answers 429 at this many live calls. */

@@ -75,6 +75,8 @@ export async function registerApi(app: HttpApp, options: ApiOptions, meta: { log
       storage: options.storage,
       calls: options.calls,
       joinTokens: options.joinTokens,
+      ...(options.controlTokens === undefined ? {} : { controlTokens: options.controlTokens }),
+      ...(options.controlPath === undefined ? {} : { controlPath: options.controlPath }),
       logger,
       maxConcurrentCalls: options.maxConcurrentCalls,
       maxCallSeconds: options.maxCallSeconds,

@@ -177,8 +177,17 @@ export const callCreated = z
     callId: z.string(),
     joinUrl: z.string().optional().describe('WebSocket calls: connect here (single use, expires at joinUrlExpiresAt)'),
     joinUrlExpiresAt: isoTime.optional(),
+    controlUrl: z.string().optional().describe("The call's control socket (client tools, state, transcripts, hang-up): single use, expires at controlUrlExpiresAt"),
+    controlUrlExpiresAt: isoTime.optional(),
   })
   .meta({ id: 'CallCreated' });
+
+export const callControl = z
+  .object({
+    controlUrl: z.string().describe('Connect a WebSocket here to take the call\'s client tools and events (single use)'),
+    controlUrlExpiresAt: isoTime,
+  })
+  .meta({ id: 'CallControl' });
 
 const mediumOut = z.discriminatedUnion('type', [
   z.object({ type: z.literal('websocket'), inputSampleRate: z.number().int(), outputSampleRate: z.number().int() }),

@@ -42,6 +42,11 @@ export class ClientToolPort implements ClientToolConnection {
     return to.send(invocation);
   }
 
+  /** Tell the client an invocation is no longer wanted (its deadline passed, the turn was abandoned). */
+  cancel(invocationId: string, reason: 'timeout' | 'cancelled'): void {
+    this.#attached?.cancel?.(invocationId, reason);
+  }
+
   onResponse(listener: (response: ClientToolResponse) => void): () => void {
     this.#responses.add(listener);
     return () => this.#responses.delete(listener);

@@ -131,6 +131,8 @@ export type CallToolData =
   | ({ readonly phase: 'finished' } & ToolCallEntry);
 
 export interface CallStartedData {
+  /** A single-use control socket URL for this call (client tools and events), when the gateway serves them. */
+  readonly controlUrl?: string;
   readonly agentId: string | null;
   readonly agentName: string;
   readonly medium: CallMediumInfo;

@@ -33,6 +33,8 @@ export function startAgentCalls(o: {
   dial: Dialer | undefined;
   metrics: Registry;
   logger: Logger;
+  /** A control socket URL for a call, for its call.started webhook. */
+  controlUrl?: (callId: string) => string | undefined;
 }): AgentCalls {
   const { config, logger, storage } = o;
   const speech = createSpeechProviders(config, logger.child({ component: 'speech' }));
@@ -52,7 +54,7 @@ export function startAgentCalls(o: {
     maxConcurrentCalls: config.limits.maxConcurrentCalls,
     maxCallSeconds: config.limits.maxCallSeconds,
   });
-  const recorder = new CallRecorder({ storage, webhooks: o.webhooks, logger, metrics: o.metrics });
+  const recorder = new CallRecorder({ storage, webhooks: o.webhooks, logger, metrics: o.metrics, ...(o.controlUrl === undefined ? {} : { controlUrl: o.controlUrl }) });
   manager.onCallEvent(recorder.onCallEvent);
   const apiCalls = new ApiCalls({ manager, builder, storage, recorder, dial: o.dial, logger });
   logger.info({ agents: config.agents.map((a) => ({ name: a.name, llm: a.llm.provider, stt: a.stt.providers, tts: a.tts.providers })) }, 'agents ready');

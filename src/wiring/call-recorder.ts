@@ -44,7 +44,10 @@ export class CallRecorder {
   readonly #failures: Counter;
   #pending = new Set<Promise<void>>();
 
-  constructor(options: { storage: Storage; webhooks?: WebhookDispatcher; logger: Logger; metrics?: Registry }) {
+  readonly #controlUrl: ((callId: string) => string | undefined) | undefined;
+
+  constructor(options: { storage: Storage; webhooks?: WebhookDispatcher; logger: Logger; metrics?: Registry; controlUrl?: (callId: string) => string | undefined }) {
+    this.#controlUrl = options.controlUrl;
     this.#storage = options.storage;
     this.#webhooks = options.webhooks;
     this.#logger = options.logger.child({ component: 'call-records' });
@@ -90,7 +93,8 @@ export class CallRecorder {
       if (known?.created !== true) {
         this.#write(callId, () => this.#storage.calls.create({ id: callId, agentId, agentName: e.agent, medium, metadata, createdAt }));
       }
-      this.#webhooks?.publish({ type: 'call.started', callId, data: { agentId, agentName: e.agent, medium, metadata } });
+      const controlUrl = this.#webhooks === undefined ? undefined : this.#controlUrl?.(callId);
+      this.#webhooks?.publish({ type: 'call.started', callId, data: { agentId, agentName: e.agent, medium, metadata, ...(controlUrl === undefined ? {} : { controlUrl }) } });
       return;
     }
     const live = this.#live.get(callId);

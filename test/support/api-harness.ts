@@ -67,12 +67,14 @@ export async function startApiHarness(options: ApiHarnessOptions = {}): Promise<
   });
   await webhooks.loadStored(storage.webhooks);
   const joinTokens = new JoinTokens({ secret: 's'.repeat(32), ttlSeconds: 60, store: storage.joinTokens });
+  const controlTokens = new JoinTokens({ secret: 'c'.repeat(32), ttlSeconds: 60, store: storage.joinTokens });
   const calls = new FakeCallsPort(storage);
   const api: ApiOptions = {
     storage,
     calls,
     webhooks,
     joinTokens,
+    controlTokens,
     apiKeys: options.apiKeys ?? [TEST_API_KEY],
     maxConcurrentCalls: 10,
     maxCallSeconds: 3600,

@@ -9,7 +9,7 @@ import { ApiError, invalid, notFound } from '../api-error.ts';
 import { DEFAULT_JOIN_PATH } from '../api-options.ts';
 import type { CallsPort, StartCallMedium } from '../calls-port.ts';
 import { currentSpec, paged, toCallResource, toCallSummary, type ApiApp } from '../resources.ts';
-import { callCreate, callCreated, callListQuery, callResource, callSummary, idParam, noContent, pageOf, responses } from '../schemas.ts';
+import { callControl, callCreate, callCreated, callListQuery, callResource, callSummary, idParam, noContent, pageOf, responses } from '../schemas.ts';
 import { restoreAgentSecrets } from '../secrets.ts';
 import { checkAgentTools, checkModelToolNames } from '../tool-checks.ts';
 import { mustGet } from './agents.ts';
@@ -18,6 +18,9 @@ export interface CallRoutesOptions {
   readonly storage: Storage;
   readonly calls: CallsPort;
   readonly joinTokens: JoinTokens;
+  /** Tokens for the control socket of a live call (client tools and events on SIP calls); absent: none issued. */
+  readonly controlTokens?: JoinTokens;
+  readonly controlPath?: string;
   readonly logger: Logger;
   readonly maxConcurrentCalls: number;
   readonly maxCallSeconds: number;
@@ -71,9 +74,10 @@ export function registerCallRoutes(app: ApiApp, o: CallRoutesOptions): void {
         starting--;
       }
       reply.code(201).header('location', `/calls/${callId}`);
-      if (medium.type !== 'websocket') return { callId };
+      const control = controlFor(request, o, callId);
+      if (medium.type !== 'websocket') return { callId, ...control };
       const { token, claims } = o.joinTokens.issue(callId);
-      return { callId, joinUrl: joinUrl(request, o, token), joinUrlExpiresAt: new Date(claims.exp * 1000).toISOString() };
+      return { callId, joinUrl: joinUrl(request, o, token), joinUrlExpiresAt: new Date(claims.exp * 1000).toISOString(), ...control };
     },
   });
 
@@ -111,6 +115,25 @@ export function registerCallRoutes(app: ApiApp, o: CallRoutesOptions): void {
       const call = await o.storage.calls.get(request.params.id);
       if (call === undefined) throw notFound('call', request.params.id);
       return toCallResource(call);
+    },
+  });
+
+  app.post('/calls/:id/control', {
+    schema: {
+      tags,
+      operationId: 'issueCallControlUrl',
+      summary: "A control socket URL for a live call (client tools and events on any call, SIP included)",
+      params: z.strictObject({ id: idParam }),
+      response: responses({ 201: callControl }, [404, 409]),
+    },
+    handler: async (request, reply) => {
+      const id = request.params.id;
+      const record = await o.storage.calls.get(id);
+      if (record === undefined) throw notFound('call', id);
+      if (record.state === 'ended') throw new ApiError(409, 'CR_API_CALL_ENDED', 'the call has already ended');
+      const { controlUrl, controlUrlExpiresAt } = controlFor(request, o, id);
+      if (controlUrl === undefined || controlUrlExpiresAt === undefined) throw new ApiError(409, 'CR_API_CONFLICT', 'control sockets are not served by this gateway');
+      return reply.code(201).send({ controlUrl, controlUrlExpiresAt });
     },
   });
 
@@ -163,6 +186,15 @@ function callError(err: unknown, logger: Logger): ApiError {
   }
   logger.error({ err: errorMessage(err) }, 'call layer failed');
   return new ApiError(500, 'CR_API_INTERNAL', 'the call could not be started');
+}
+
+/** A fresh single-use control socket URL for `callId`, when control tokens are issued. */
+function controlFor(request: FastifyRequest, o: CallRoutesOptions, callId: string): { controlUrl?: string; controlUrlExpiresAt?: string } {
+  if (o.controlTokens === undefined) return {};
+  const { token, claims } = o.controlTokens.issue(callId);
+  const base = (o.publicUrl !== undefined ? o.publicUrl.replace(/\/+$/, '') : `${request.protocol}://${request.host}`).replace(/^http/i, 'ws');
+  const url = `${base}${o.controlPath ?? '/ws/control'}?token=${token}&callId=${encodeURIComponent(callId)}`;
+  return { controlUrl: url, controlUrlExpiresAt: new Date(claims.exp * 1000).toISOString() };
 }
 
 function joinUrl(request: FastifyRequest, o: CallRoutesOptions, token: string): string {

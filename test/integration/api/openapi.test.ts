@@ -77,6 +77,7 @@ const EXAMPLES: Record<string, Example> = {
   createCall: { path: () => '/calls', body: () => ({ agentId: ids.agent, medium: { type: 'websocket', inputSampleRate: 48000, outputSampleRate: 24000 } }), status: 201 },
   listCalls: { path: () => '/calls?state=starting', status: 200 },
   getCall: { path: () => `/calls/${ids.call}`, status: 200, missing: () => '/calls/nope' },
+  issueCallControlUrl: { path: () => `/calls/${ids.call}/control`, status: 201, missing: () => '/calls/nope/control' },
   listWebhooks: { path: () => '/webhooks', status: 200 },
   createWebhook: { path: () => '/webhooks', body: () => ({ url: 'https://hooks.example/y', secret: 'a'.repeat(16), events: ['call.ended'] }), status: 201 },
   getWebhook: { path: () => `/webhooks/${ids.webhook}`, status: 200, missing: () => '/webhooks/nope' },
