@@ -48,6 +48,11 @@ export interface PacerOptions {
    * the wake-ups and makes the slot late. Sending up to 1 ms early is far inside any receiver's jitter buffer.
    */
   readonly earlyMs?: number;
+  /**
+   * A wake-up this late behind its earliest slot (a stall) is put off once behind pending I/O before it catches
+   * up, so the audio that arrived during the stall is played, not concealed. Default 20 ms (Infinity: never).
+   */
+  readonly deferAfterMs?: number;
   readonly logger?: Logger;
 }
 
@@ -142,6 +147,9 @@ export class Pacer {
   #timer: TimerHandle | null = null;
   #timerDue = Infinity;
   #running = false;
+  /** This wake-up was put off once behind pending I/O (see #wake). */
+  #deferred = false;
+  readonly #deferAfterMs: number;
   #closed = false;
   #wakeups = 0;
   #slots = 0;
@@ -155,10 +163,12 @@ export class Pacer {
     this.#resolution = opts.resolutionMs ?? 5;
     this.#maxBurst = opts.maxBurst ?? 5;
     this.#earlyMs = opts.earlyMs ?? 1;
+    this.#deferAfterMs = opts.deferAfterMs ?? 20;
     this.#logger = opts.logger;
     if (!(this.#resolution > 0)) throw new RangeError('resolutionMs must be > 0');
     if (!(this.#earlyMs >= 0)) throw new RangeError('earlyMs must be >= 0');
     if (!(this.#maxBurst >= 1)) throw new RangeError('maxBurst must be >= 1');
+    if (!(this.#deferAfterMs >= 0)) throw new RangeError('deferAfterMs must be >= 0');
   }
 
   /** Registered clients. */
@@ -281,8 +291,18 @@ export class Pacer {
     this.#timer = null;
     this.#timerDue = Infinity;
     if (this.#closed) return;
-    this.#wakeups++;
     const now = this.clock.now();
+    if (!this.#deferred && now - this.#earliestDue() > this.#deferAfterMs) {
+      // Woken a whole slot late: the process stalled, and what arrived meanwhile is still in the sockets (the
+      // timers run before I/O in an event loop turn). Let it in first, so the slots caught up now play the audio
+      // that was waiting instead of concealing it and leaving it to arrive late.
+      this.#deferred = true;
+      this.#timerDue = now + 1;
+      this.#timer = this.clock.setTimeout(this.#wake, 1); // the next turn of the event loop, after its I/O
+      return;
+    }
+    this.#deferred = false;
+    this.#wakeups++;
     const limit = now + this.#earlyMs;
     const maxBurst = this.#maxBurst;
     let earliest = Infinity;
@@ -334,6 +354,12 @@ export class Pacer {
       }
       skipped = 0;
     }
+  }
+
+  #earliestDue(): number {
+    let e = Infinity;
+    for (const lane of this.#lanes.values()) if (lane.nextDueMs < e) e = lane.nextDueMs;
+    return e;
   }
 
   #compact(lane: Lane): void {

@@ -57,7 +57,8 @@ describe('Pacer', () => {
     // Mostly up to 15 ms late, sometimes 20-60 ms: a wake-up then owes several slots.
     const clock = new LateClock(fake, () => (random() < 0.05 ? 20 + random() * 40 : random() * 15));
     // earlyMs 0: this test checks that no slot is ever served before its due time (the default serves up to 1 ms early).
-    const pacer = new Pacer({ clock, resolutionMs: 5, maxBurst: 10, earlyMs: 0 });
+    // deferAfterMs Infinity: every timer of this clock fires late, the yield to I/O after a stall included.
+    const pacer = new Pacer({ clock, resolutionMs: 5, maxBurst: 10, earlyMs: 0, deferAfterMs: Infinity });
     const c = recorder();
     const reg = pacer.register(c, 20);
     expect(reg.startMs).toBe(5);
@@ -201,6 +202,48 @@ describe('Pacer', () => {
     expect(counts[bucketsMs.indexOf(5)]).toBeGreaterThan(0); // 3 ms late
     expect(counts[bucketsMs.length]).toBeGreaterThan(0); // 200 ms late
     expect(pacer.stats().maxLateMs).toBeGreaterThanOrEqual(200);
+    pacer.close();
+  });
+
+  it('after a stall yields once to pending I/O before catching up, and never when on time', () => {
+    const fake = new FakeClock(0);
+    let n = 0;
+    const yields: number[] = [];
+    const clock: Clock = {
+      now: () => fake.now(),
+      setTimeout: (fn, ms) => {
+        if (ms < 5) yields.push(fake.now()); // slots are 20 ms apart: a shorter timer is the yield
+        return fake.setTimeout(fn, ms + (++n === 5 ? 90 : 0)); // the 5th timer (for slot 4, 85 ms) fires at 175 ms
+      },
+      clearTimeout: (h) => fake.clearTimeout(h),
+    };
+    const pacer = new Pacer({ clock, resolutionMs: 5 });
+    const c = recorder();
+    // What the stalled process had waiting in its sockets: delivered when the event loop gets to I/O.
+    let delivered = false;
+    const io = (): void => {
+      delivered = true;
+    };
+    const seenBeforeIo: number[] = [];
+    pacer.register(
+      {
+        onPace(slot, due, now, skipped) {
+          c.onPace(slot, due, now, skipped);
+          if (!delivered) seenBeforeIo.push(slot);
+        },
+      },
+      20,
+    );
+    fake.advance(60); // slots 0, 1, 2 on time
+    expect(yields).toHaveLength(0);
+    // The I/O that piled up during the stall: in the event loop's next turn after the late timer (at 175 ms).
+    fake.setTimeout(io, 176 - fake.now());
+    fake.advance(300);
+    expect(yields).toEqual([175]); // one yield, at the late wake-up
+    // Every slot the late wake-up caught up was served after the I/O, not before it.
+    expect(seenBeforeIo).toEqual([0, 1, 2, 3]); // slot 3 (65 ms) was on time; the timer for slot 4 fired 90 ms late
+    expect(c.calls.map((x) => x.slot)).toEqual(Array.from({ length: c.calls.length }, (_, i) => i));
+    expect(c.calls.every((x) => x.skipped === 0)).toBe(true);
     pacer.close();
   });
 
