@@ -19,6 +19,11 @@ import { clientTool } from '../../../../src/room/client-tool.ts';
 import { runToolLoop } from '../../../../src/room/tool-loop.ts';
 import { ToolSet } from '../../../../src/room/tool-set.ts';
 import type { JoinCall } from '../../../../src/transports/ws/ws-endpoints.ts';
+import { CallManager } from '../../../../src/call/call-manager.ts';
+import { FliteTts } from '../../../../src/providers/flite/flite-tts.ts';
+import { PocketsphinxStt } from '../../../../src/providers/pocketsphinx/pocketsphinx-stt.ts';
+import { SileroVad } from '../../../../src/vad/silero-vad.ts';
+import { testAgent } from '../../../support/test-agent.ts';
 import { launchChromium } from '../../../support/chromium.ts';
 import { FIXTURES_DIR, REPO_ROOT } from '../../../support/fixture-paths.ts';
 import { startWsHarness } from '../../../support/ws-harness.ts';
@@ -173,6 +178,69 @@ describe('browser client (headless Chromium)', () => {
     expect(end).toEqual({ reason: 'remote-hangup', detail: 'client sent hang_up' });
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).callroom.ended !== null, undefined, { timeout: 5_000 });
     expect((await read()).ended).toMatchObject({ reason: 'remote-hangup' });
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('talks to an agent through the offline pipeline: the page shows the recognised question, the answer, and a client-tool round trip', { timeout: 120_000 }, async () => {
+    const vad = await SileroVad.load({ version: 'v5' });
+    const stt = new PocketsphinxStt({ logger: silentLogger() });
+    const tts = new FliteTts({ voice: 'kal16' });
+    cleanup.push(async () => {
+      await vad.close();
+      await stt.close();
+      await tts.close();
+    });
+    const llm = new ScriptedLlm({
+      turns: [
+        [{ toolCall: { name: 'show_order', arguments: { orderNumber: '4567' } } }],
+        (request) => `The app says ${request.messages.filter((m) => m.role === 'tool').at(-1)?.content ?? 'nothing'}.`,
+      ],
+    });
+    const agent = testAgent({
+      llm,
+      stt: [stt],
+      tts: [tts],
+      spec: { tools: { client: [{ name: 'show_order', description: 'Show an order in the app', dynamicParameters: [{ name: 'orderNumber', type: 'string', required: true }] }] } },
+    });
+    const manager = new CallManager({ resolveAgent: async () => agent, vad, logger: silentLogger(), maxConcurrentCalls: 4, maxCallSeconds: 300 });
+    cleanup.push(() => manager.hangupAll());
+    const joinAgent: JoinCall = (callId, leg) => manager.runLeg(leg, { direction: 'inbound', from: 'browser', to: 'agent', dialled: 'agent' }, agent, callId);
+    const h = await startWsHarness({ joinCall: joinAgent });
+    cleanup.push(() => h.close());
+    // The fake microphone says the question once (no loop), after the page joined.
+    const browser = await launchChromium({ fakeAudioWav: `${MIC_WAV}%noloop` });
+    cleanup.push(() => browser.close());
+    const page = await browser.context.newPage();
+    const consoleErrors: string[] = [];
+    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    await page.goto(`${h.httpBase}/client/?joinUrl=${encodeURIComponent(h.joinUrl('agent-call'))}`);
+    await page.click('#join');
+    // The caller's question, as pocketsphinx recognised it, shows in the transcript.
+    await page.waitForFunction(
+      () => [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#transcript li')].some((li) => li.dataset.role === 'user' && !li.classList.contains('partial') && (li.textContent ?? '').includes('order')),
+      undefined,
+      { timeout: 45_000 },
+    );
+    // The agent's client tool reaches the page; answer it there.
+    await page.waitForSelector('.card .send-result', { timeout: 30_000 });
+    expect(JSON.parse((await page.textContent('.card pre')) ?? '{}')).toEqual({ orderNumber: '4567' });
+    await page.fill('.card textarea', 'order 4567 has shipped');
+    await page.click('.card .send-result');
+    await page.waitForFunction(
+      () => [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#transcript li')].some((li) => li.dataset.role === 'assistant' && !li.classList.contains('partial') && (li.textContent ?? '').includes('order 4567 has shipped')),
+      undefined,
+      { timeout: 30_000 },
+    );
+    const transcript = await page.evaluate(() =>
+      [...(globalThis as unknown as PageGlobals).document.querySelectorAll('#transcript li')].filter((li) => !li.classList.contains('partial')).map((li) => li.textContent ?? ''),
+    );
+    expect(transcript[0]).toMatch(/^You: i would like to check the status of my order/);
+    expect(transcript.at(-1)).toBe('Agent: The app says order 4567 has shipped.');
+    // The answer was spoken into the page: its player played the agent's audio.
+    await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).callroom.stats.playback?.played ?? 0) > 16000, undefined, { timeout: 20_000 });
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'browser-agent-call.png'), fullPage: true });
+    await page.click('#hangup');
     expect(consoleErrors).toEqual([]);
   });
 });
