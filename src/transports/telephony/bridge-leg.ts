@@ -6,6 +6,7 @@ import type { Pacer } from '../../media/rtp/pacer.ts';
 import type { CallDtmf, CallLeg, LegAudioFormat, LegEncoding, LegEnd, OutputPosition } from '../../call/call-leg.ts';
 import type { SessionEvent } from '../../call/session-events.ts';
 import { PcmFramer } from '../ws/pcm-framer.ts';
+import { InboundSmoother } from './inbound-smoother.ts';
 import { QueuedPlayout } from './queued-playout.ts';
 
 /** How a bridge plays out: settings shared by every dialect (config `telephony.playout`). */
@@ -51,6 +52,8 @@ export interface BridgeLegOptions {
   readonly playout: PlayoutSettings;
   /** The platform queues audio and acknowledges marks; false: pace at real time (AudioSocket). */
   readonly queued: boolean;
+  /** The platform sends caller audio in chunks longer than a packet (Exotel): hand it on one frame per 20 ms. */
+  readonly smoothInbound?: boolean;
   readonly wire: BridgeWire;
   readonly logger: Logger;
 }
@@ -77,6 +80,8 @@ export class BridgeLeg implements CallLeg {
   readonly #logger: Logger;
   readonly #playout: QueuedPlayout;
   readonly #framer: PcmFramer;
+  readonly #smoother: InboundSmoother | undefined;
+  readonly #pacer: Pacer;
   readonly #frames: Listeners<AudioFrame>;
   readonly #encoded: Listeners<Uint8Array>;
   readonly #dtmf: Listeners<CallDtmf>;
@@ -101,7 +106,11 @@ export class BridgeLeg implements CallLeg {
     this.ended = new Promise((resolve) => {
       this.#resolveEnded = resolve;
     });
-    this.#framer = new PcmFramer(options.input.sampleRate, (frame) => this.#frames.emit(frame));
+    this.#pacer = options.pacer;
+    const emit = (frame: AudioFrame): void => this.#frames.emit(frame);
+    this.#smoother = options.smoothInbound === true ? new InboundSmoother(emit) : undefined;
+    const smoother = this.#smoother;
+    this.#framer = new PcmFramer(options.input.sampleRate, smoother === undefined ? emit : (frame) => smoother.push(frame));
     const p = options.playout;
     const mark = options.wire.mark;
     this.#playout = new QueuedPlayout({
@@ -184,6 +193,7 @@ export class BridgeLeg implements CallLeg {
     this.#answered = true;
     this.#wire.answer?.();
     this.#playout.start();
+    this.#smoother?.start(this.#pacer);
   }
 
   async hangup(): Promise<void> {
@@ -269,6 +279,7 @@ export class BridgeLeg implements CallLeg {
     if (this.#end !== undefined) return;
     this.#end = end;
     this.#playout.stop();
+    this.#smoother?.stop();
     try {
       if (how.hangup) this.#wire.hangup?.();
       this.#wire.close(how.code, end.reason);

@@ -25,6 +25,8 @@ export interface StreamStartInfo extends BridgeStart {
   readonly out: StreamOutbound;
   /** Outbound frame length (Exotel wants at least 100 ms per message); default 20. */
   readonly frameMs?: number;
+  /** Caller audio comes in chunks longer than a packet (Exotel, ~100 ms): smooth it to one frame per 20 ms. */
+  readonly chunkedInbound?: boolean;
 }
 
 export type StreamEvent =
@@ -138,6 +140,7 @@ class StreamSession implements DialectSession {
         input: format,
         output: format,
         ...(start.frameMs === undefined ? {} : { frameMs: start.frameMs }),
+        smoothInbound: start.chunkedInbound === true,
         pacer: setup.pacer,
         playout: setup.playout,
         queued: true,

@@ -65,6 +65,7 @@ function start(m: JsonObject): StreamEvent {
       codec: wireCodec('l16le', rate),
       out: exotelOutbound(streamSid),
       frameMs: exotelFrameMs(rate),
+      chunkedInbound: true,
     },
   };
 }
