@@ -26,7 +26,9 @@ import { createSipDialer } from './transports/sip/sip-dialer.ts';
 import { startAgentCalls } from './wiring/agent-calls.ts';
 import { registerBrowserClient } from './transports/ws/browser-client.ts';
 import { controlTokenSecret, controlUrl } from './transports/ws/control-tokens.ts';
-import { attachWebSocketEndpoints, type JoinCall, type WebSocketEndpoints } from './transports/ws/ws-endpoints.ts';
+import { attachWebSocketEndpoints, DEFAULT_CONTROL_PATH, DEFAULT_JOIN_PATH, type JoinCall, type WebSocketEndpoints } from './transports/ws/ws-endpoints.ts';
+import { startTelephonyBridges, type TelephonyBridges } from './transports/telephony/telephony-bridges.ts';
+import { refuseUnknownUpgrades } from './transports/upgrade-fallback.ts';
 
 /** A running gateway: everything `serve` started, and how to stop it. */
 export interface Gateway {
@@ -132,6 +134,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     );
     if (config.http.enabled) {
       let ws: WebSocketEndpoints | undefined;
+      let telephony: TelephonyBridges | undefined;
       http = await startHttpServer({
         host: config.http.host,
         port: config.http.port,
@@ -154,7 +157,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
           sipTrunks: config.sip.trunks.filter((t) => t.outbound !== undefined).map((t) => t.name),
         },
         // The WebSocket medium (joinUrl), control sockets of live calls, and the browser client page.
-        onServer: (app) => {
+        onServer: async (app) => {
           registerBrowserClient(app);
           ws = attachWebSocketEndpoints(app.server, {
             settings: config.websocket,
@@ -172,12 +175,21 @@ export async function startGateway(config: Config, logger: Logger = createLogger
             pacer,
             logger: logger.child({ component: 'websocket' }),
           });
+          // Telephony platforms' own WebSocket dialects (Twilio, Telnyx, Vonage, jambonz, chan_websocket, ...).
+          telephony = await startTelephonyBridges({ settings: config.telephony, server: app.server, startCall, pacer, logger });
+          const served = new Set([DEFAULT_JOIN_PATH, DEFAULT_CONTROL_PATH, ...config.telephony.endpoints.map((e) => e.path)]);
+          refuseUnknownUpgrades(app.server, (path) => served.has(path));
         },
       });
       const app = http;
       closers.push(() => app.close());
-      // Open WebSocket calls end before the HTTP server closes (closers run in reverse).
+      // Open WebSocket and bridged calls end before the HTTP server closes (closers run in reverse).
       closers.push(async () => ws?.close());
+      closers.push(async () => telephony?.close());
+    } else if (config.telephony.audiosocket.length > 0) {
+      // AudioSocket is plain TCP: it runs without the HTTP server.
+      const telephony = await startTelephonyBridges({ settings: config.telephony, startCall, pacer, logger });
+      closers.push(() => telephony.close());
       logger.info({ address: app.server.address() }, 'http listening');
     }
   } catch (err) {

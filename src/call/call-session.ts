@@ -10,11 +10,6 @@ import { AbortedError, errorMessage } from '../core/errors.ts';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import { Listeners, type Unsubscribe } from '../core/listeners.ts';
 import type { Logger } from '../core/logger.ts';
-import { AiChannel } from '../room/ai-channel.ts';
-import { Agent } from '../room/agent.ts';
-import { clientTool } from '../room/client-tool.ts';
-import { RoomKit } from '../room/room-kit.ts';
-import type { Tool } from '../room/tool.ts';
 import type { Vad } from '../vad/vad.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
 import { AgentTurns } from './agent-turns.ts';
@@ -22,11 +17,12 @@ import type { CallEvent, HangupCause } from './call-events.ts';
 import { isSessionEvent } from './call-events.ts';
 import type { CallLeg, CallOrigin, LegEnd } from './call-leg.ts';
 import { ClientToolPort } from './client-tool-port.ts';
+import { createCallRoom } from './call-room.ts';
+import { callRoomTools } from './room-tools.ts';
 import { EchoGuard } from './echo-guard.ts';
 import { Recognition } from './recognition.ts';
 import type { ControlClient, SessionState } from './session-events.ts';
 import { SpeechOut } from './speech-out.ts';
-import { systemTools } from './system-tools.ts';
 import { ToolFiller } from './tool-filler.ts';
 import { TurnDriver } from './turn-driver.ts';
 import type { TurnAction } from './turn-taking.ts';
@@ -130,10 +126,14 @@ export class CallSession {
       logger: this.#log,
       onTtsFailure: (provider, error, next) => this.#emit({ type: 'tts_failed', provider, error, next, atMs: this.sinceAnswer() }),
     });
-    const kit = new RoomKit({ logger: this.#log, clock });
-    closers.push(() => kit.close());
-    const roomTools: Tool[] = [
-      ...systemTools(spec.tools.system, {
+    const { kit, roomId } = createCallRoom({
+      callId: this.id,
+      agent,
+      origin: this.#o.origin,
+      medium: leg.medium,
+      clock,
+      logger: this.#log,
+      roomTools: callRoomTools(agent, this.#clientTools, {
         requestHangup: (reason) => {
           this.#hangupRequested = true;
           this.#hangupReason = reason;
@@ -143,39 +143,8 @@ export class CallSession {
         transfer: leg.transfer,
         sendDtmf: (digits, durationMs) => leg.sendDtmf(digits, durationMs),
       }),
-      ...spec.tools.client.map((t) =>
-        clientTool(
-          {
-            name: t.name,
-            description: t.description,
-            dynamicParameters: t.dynamicParameters.map((p) => ({ ...p, location: 'body' as const })),
-            ...(t.timeoutMs === undefined ? {} : { timeoutMs: t.timeoutMs }),
-            interruptible: t.interruptible,
-          },
-          this.#clientTools,
-        ),
-      ),
-    ];
-    const llmAgent = new Agent({
-      name: spec.name,
-      instructions: spec.systemPrompt,
-      provider: agent.llm,
-      tools: agent.tools,
-      ...(agent.toolHandler === undefined ? {} : { toolHandler: agent.toolHandler }),
-      toolPolicy: agent.policy,
-      limits: spec.loop,
-      toolTimeoutMs: spec.tools.timeoutMs,
-      ...(spec.llm.temperature === undefined ? {} : { temperature: spec.llm.temperature }),
-      ...(spec.llm.maxTokens === undefined ? {} : { maxTokens: spec.llm.maxTokens }),
-      ...(spec.llm.model === undefined ? {} : { model: spec.llm.model }),
     });
-    kit.registerChannel(new AiChannel({ id: 'agent', agent: llmAgent }));
-    const { origin } = this.#o;
-    const room = kit.createRoom({
-      id: this.id,
-      metadata: { 'call.id': this.id, 'call.from': origin.from, 'call.to': origin.to, 'call.medium': leg.medium, 'agent.name': spec.name },
-    });
-    kit.attachChannel(room.id, 'agent', { category: 'intelligence', tools: roomTools });
+    closers.push(() => kit.close());
 
     const filler = new ToolFiller({
       fillers: spec.turn.fillers,
@@ -187,7 +156,7 @@ export class CallSession {
     closers.push(() => filler.close());
     const turns: AgentTurns = new AgentTurns({
       kit,
-      roomId: room.id,
+      roomId,
       speech,
       filler,
       clock,
@@ -244,7 +213,7 @@ export class CallSession {
         this.#emit({ type: 'stt', status, atMs: this.sinceAnswer() });
         if (status.type === 'unavailable') {
           // Nothing can hear this line (narrowband audio, wideband-only recogniser): say so, and work by keypad.
-          kit.addMessage(room.id, 'system', {
+          kit.addMessage(roomId, 'system', {
             role: 'user',
             content: '[System: speech on this call cannot be recognised; the caller can only use the keypad, which arrives as "[The caller pressed ...]".]',
           });
