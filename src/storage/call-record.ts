@@ -85,6 +85,11 @@ export interface NewCallRecord {
   readonly metadata?: Readonly<Record<string, string>>;
   /** Unix ms. */
   readonly createdAt: number;
+  /**
+   * The node that holds the call (`cluster.nodeId`). Absent: the storage writes its own node's id, which is
+   * right for every writer today (a node creates records only for the calls it holds).
+   */
+  readonly nodeId?: string;
 }
 
 /** A call without its transcript, tool calls and turns (list views). */
@@ -99,6 +104,8 @@ export interface CallSummary {
   readonly answeredAt: number | null;
   readonly endedAt: number | null;
   readonly endReason: string | null;
+  /** The node holding (or that held) the call; null for records written before nodes were recorded. */
+  readonly nodeId: string | null;
 }
 
 export interface CallRecord extends CallSummary {

@@ -30,6 +30,8 @@ export interface Storage {
   readonly calls: CallStore;
   /** Used join-token ids (single-use tokens across every node sharing this storage). */
   readonly joinTokens: JtiStore;
+  /** The nodes sharing this storage, this one included (heartbeats, public URLs, calls of lost nodes). */
+  readonly nodes: NodeStore;
   /** Close the database; later calls reject with CR_STORAGE_CLOSED. Idempotent. */
   close(): Promise<void>;
 }
@@ -174,3 +176,45 @@ export interface CallRecordReader {
 }
 
 export interface CallStore extends CallRecordWriter, CallRecordReader {}
+
+export type NodeState = 'up' | 'down';
+
+/** A gateway process sharing this storage, as it registered itself (`cluster.nodeId`). */
+export interface NodeRecord {
+  readonly id: string;
+  /** Its `http.publicUrl`: where joinUrl and controlUrl of its calls point. Null when not configured. */
+  readonly publicUrl: string | null;
+  /** `down` once it stopped cleanly. */
+  readonly state: NodeState;
+  readonly startedAt: number;
+  /** Last sign of life (Unix ms); a node silent for long is lost (its calls are ended by the others). */
+  readonly heartbeatAt: number;
+}
+
+/**
+ * The registry of nodes. A storage belongs to one node (`self`): the records it creates carry that id, and
+ * `register`, `heartbeat` and `leave` speak for that node. Each open storage is one process instance: two
+ * live instances cannot hold the same node id.
+ */
+export interface NodeStore {
+  /** This storage's node id. */
+  readonly self: string;
+  /**
+   * Register at start (state `up`, fresh heartbeat). Conflict when another instance holds the id and its
+   * heartbeat is not older than `staleBefore`. Calls an earlier instance of this node left unended (it
+   * crashed) are ended now with `endReason`; their ids are returned.
+   */
+  register(node: { readonly publicUrl: string | null; readonly at: number; readonly staleBefore: number; readonly endReason: string }): Promise<readonly string[]>;
+  /** Refresh the heartbeat. False when another instance has taken the id over since (this one should stop). */
+  heartbeat(at: number): Promise<boolean>;
+  /** State `down` (a clean stop). */
+  leave(at: number): Promise<void>;
+  get(id: string): Promise<NodeRecord | undefined>;
+  /** Every node ever registered, by id. */
+  list(): Promise<readonly NodeRecord[]>;
+  /**
+   * End the unended calls of other nodes that are down or whose heartbeat is older than `staleBefore`
+   * (state `ended`, `endReason`, endedAt `at`). Returns what was ended. Safe to run on every node at once.
+   */
+  reapLost(staleBefore: number, at: number, endReason: string): Promise<ReadonlyArray<{ readonly callId: string; readonly nodeId: string }>>;
+}

@@ -1,8 +1,9 @@
 /**
  * The contract every Storage implementation passes (src/storage/types.ts). An implementation's test file
  * calls `storageContract(name, harness)`; the harness opens a fresh, empty storage per test and, when it
- * can, reopens the same data (restart). A PostgreSQL implementation reuses this file unchanged, with a
- * harness that creates and drops a schema per test.
+ * can, reopens the same data (a restart, or a second node on the same database). SQLite runs it on a
+ * temporary file and in memory (test/unit/storage), PostgreSQL on a schema per test of a throwaway server
+ * (test/integration/storage).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentSchema, clientToolSchema, httpToolSchema, type AgentSpecInput } from '../../src/config/agent-schema.ts';
@@ -11,8 +12,8 @@ import { isStorageError, type StorageError } from '../../src/storage/storage-err
 import type { NewAgentTool, Storage } from '../../src/storage/types.ts';
 
 export interface StorageHarness {
-  /** A storage on this harness's data (empty the first time). */
-  open(): Promise<Storage>;
+  /** A storage on this harness's data (empty the first time), speaking for node `nodeId` (default `node-1`). */
+  open(nodeId?: string): Promise<Storage>;
   /** Remove everything the harness made. */
   cleanup(): Promise<void>;
 }
@@ -60,7 +61,10 @@ async function rejection(p: Promise<unknown>): Promise<StorageError> {
 export interface StorageContractOptions {
   /** A fresh harness (empty data) per test. */
   readonly harness: () => Promise<StorageHarness>;
-  /** `open` after `close` sees the same data (a restart): the restart test runs. */
+  /**
+   * `open` after `close` sees the same data (a restart), and two storages open at once share it (two
+   * nodes): the restart and multi-node tests run.
+   */
   readonly persistent: boolean;
 }
 
@@ -260,6 +264,7 @@ export function storageContract(name: string, options: StorageContractOptions): 
           answeredAt: null,
           endedAt: null,
           endReason: null,
+          nodeId: storage.nodes.self,
           transcript: [],
           toolCalls: [],
           turns: [],
@@ -296,17 +301,18 @@ export function storageContract(name: string, options: StorageContractOptions): 
       });
 
       it('every write to an unknown call rejects with not found; a duplicate id is a conflict', async () => {
+        // Thunks, run one at a time: a networked storage rejects later, and an un-awaited rejection is unhandled.
         const writes = [
-          storage.calls.markRinging('nope'),
-          storage.calls.markAnswered('nope', 1),
-          storage.calls.markEnded('nope', 1, 'failed'),
-          storage.calls.appendTranscript('nope', { role: 'user', text: 'x', atMs: 1 }),
-          storage.calls.appendToolCall('nope', { toolCallId: 'x', name: 'n', startedAtMs: 1, durationMs: 1, outcome: 'ok' }),
-          storage.calls.appendTurn('nope', { turn: 1, marks: [] }),
-          storage.calls.setMetadata('nope', { a: 'b' }),
+          () => storage.calls.markRinging('nope'),
+          () => storage.calls.markAnswered('nope', 1),
+          () => storage.calls.markEnded('nope', 1, 'failed'),
+          () => storage.calls.appendTranscript('nope', { role: 'user', text: 'x', atMs: 1 }),
+          () => storage.calls.appendToolCall('nope', { toolCallId: 'x', name: 'n', startedAtMs: 1, durationMs: 1, outcome: 'ok' }),
+          () => storage.calls.appendTurn('nope', { turn: 1, marks: [] }),
+          () => storage.calls.setMetadata('nope', { a: 'b' }),
         ];
         for (const w of writes) {
-          const err = await rejection(w);
+          const err = await rejection(w());
           expect(err.code).toBe('CR_STORAGE_NOT_FOUND');
           expect(err.missing).toEqual(['nope']);
         }
@@ -331,6 +337,86 @@ export function storageContract(name: string, options: StorageContractOptions): 
       });
     });
 
+    describe('nodes', () => {
+      it('a record names the node that created it, unless the writer names one', async () => {
+        await storage.calls.create(call('c1'));
+        await storage.calls.create(call('c2', { nodeId: 'elsewhere' }));
+        expect((await storage.calls.get('c1'))?.nodeId).toBe(storage.nodes.self);
+        expect((await storage.calls.list({ page: 1, limit: 10 })).items.map((c) => [c.id, c.nodeId])).toEqual([
+          ['c2', 'elsewhere'],
+          ['c1', storage.nodes.self],
+        ]);
+      });
+
+      it('registers with its public URL, keeps a heartbeat and leaves', async () => {
+        expect(await storage.nodes.heartbeat(1_000)).toBe(false);
+        expect(await storage.nodes.register({ publicUrl: 'http://10.0.0.1:8080', at: 1_000, staleBefore: 0, endReason: 'node-lost' })).toEqual([]);
+        expect(await storage.nodes.get(storage.nodes.self)).toEqual({ id: storage.nodes.self, publicUrl: 'http://10.0.0.1:8080', state: 'up', startedAt: 1_000, heartbeatAt: 1_000 });
+        expect(await storage.nodes.heartbeat(2_000)).toBe(true);
+        await storage.nodes.leave(3_000);
+        expect(await storage.nodes.list()).toEqual([{ id: storage.nodes.self, publicUrl: 'http://10.0.0.1:8080', state: 'down', startedAt: 1_000, heartbeatAt: 3_000 }]);
+        expect(await storage.nodes.get('other')).toBeUndefined();
+      });
+
+      it('a restarted node ends the calls its earlier life left unended', async () => {
+        await storage.calls.create(call('live'));
+        await storage.calls.create(call('done'));
+        await storage.calls.create(call('theirs', { nodeId: 'other' }));
+        await storage.calls.markEnded('done', 1_500, 'caller-hangup');
+        expect(await storage.nodes.register({ publicUrl: null, at: 2_000, staleBefore: 0, endReason: 'node-lost' })).toEqual(['live']);
+        expect(await storage.calls.get('live')).toMatchObject({ state: 'ended', endedAt: 2_000, endReason: 'node-lost' });
+        expect(await storage.calls.get('done')).toMatchObject({ endReason: 'caller-hangup', endedAt: 1_500 });
+        expect((await storage.calls.get('theirs'))?.state).toBe('starting');
+      });
+
+      it.runIf(options.persistent)('two live processes cannot hold one node id; a silent one is taken over', async () => {
+        await storage.nodes.register({ publicUrl: null, at: 10_000, staleBefore: 0, endReason: 'node-lost' });
+        const twin = await harness.open(storage.nodes.self);
+        try {
+          const err = await rejection(twin.nodes.register({ publicUrl: null, at: 11_000, staleBefore: 5_000, endReason: 'node-lost' }));
+          expect(err.code).toBe('CR_STORAGE_CONFLICT');
+          expect(await storage.nodes.heartbeat(12_000)).toBe(true);
+          // The first one is silent past the threshold: the twin takes the id over and the first learns it.
+          expect(await twin.nodes.register({ publicUrl: 'http://twin', at: 40_000, staleBefore: 20_000, endReason: 'node-lost' })).toEqual([]);
+          expect(await storage.nodes.heartbeat(41_000)).toBe(false);
+          expect(await twin.nodes.heartbeat(41_000)).toBe(true);
+          expect((await twin.nodes.get(storage.nodes.self))?.publicUrl).toBe('http://twin');
+        } finally {
+          await twin.close();
+        }
+      });
+
+      it.runIf(options.persistent)('ends the unended calls of lost and departed nodes once, never its own', async () => {
+        const a = await harness.open('node-a');
+        const b = await harness.open('node-b');
+        const c = await harness.open('node-c');
+        try {
+          for (const [s, at] of [[a, 1_000], [b, 1_000], [c, 1_000]] as const) await s.nodes.register({ publicUrl: null, at, staleBefore: 0, endReason: 'node-lost' });
+          await a.calls.create(call('a-live'));
+          await a.calls.create(call('a-done'));
+          await a.calls.markEnded('a-done', 2_000, 'caller-hangup');
+          await b.calls.create(call('b-live'));
+          await c.calls.create(call('c-live'));
+          await a.nodes.heartbeat(9_000);
+          await c.nodes.heartbeat(9_000);
+          // b stopped cleanly but left a record open (a failed write); a went silent after 9 s.
+          await b.nodes.leave(3_000);
+          expect(await c.nodes.reapLost(5_000, 10_000, 'node-lost')).toEqual([{ callId: 'b-live', nodeId: 'node-b' }]);
+          expect(await c.nodes.reapLost(5_000, 10_000, 'node-lost')).toEqual([]);
+          expect((await c.calls.get('a-live'))?.state).toBe('starting');
+          const later = await c.nodes.reapLost(9_500, 11_000, 'node-lost');
+          expect(later).toEqual([{ callId: 'a-live', nodeId: 'node-a' }]);
+          expect(await c.calls.get('a-live')).toMatchObject({ state: 'ended', endedAt: 11_000, endReason: 'node-lost' });
+          expect((await c.calls.get('a-done'))?.endReason).toBe('caller-hangup');
+          // A node never ends its own calls this way, however stale its own row looks.
+          expect(await c.nodes.reapLost(Number.MAX_SAFE_INTEGER, 12_000, 'node-lost')).toEqual([]);
+          expect((await c.calls.get('c-live'))?.state).toBe('starting');
+        } finally {
+          await Promise.all([a.close(), b.close(), c.close()]);
+        }
+      });
+    });
+
     describe('join tokens', () => {
       it('consumes a token id once', async () => {
         expect(await storage.joinTokens.consume('j1', 2_000_000_000)).toBe(true);
@@ -343,14 +429,15 @@ export function storageContract(name: string, options: StorageContractOptions): 
       await storage.close();
       await storage.close();
       for (const p of [
-        storage.agents.create(agent({ name: 'late' })),
-        storage.agents.list({ page: 1, limit: 1 }),
-        storage.tools.create(httpTool('late')),
-        storage.calls.appendTranscript('c', { role: 'user', text: 'x', atMs: 1 }),
-        storage.joinTokens.consume('j', 1),
-        storage.webhooks.all(),
+        () => storage.agents.create(agent({ name: 'late' })),
+        () => storage.agents.list({ page: 1, limit: 1 }),
+        () => storage.tools.create(httpTool('late')),
+        () => storage.calls.appendTranscript('c', { role: 'user', text: 'x', atMs: 1 }),
+        () => storage.joinTokens.consume('j', 1),
+        () => storage.webhooks.all(),
+        () => storage.nodes.heartbeat(1),
       ]) {
-        expect((await rejection(p)).code).toBe('CR_STORAGE_CLOSED');
+        expect((await rejection(p())).code).toBe('CR_STORAGE_CLOSED');
       }
     });
 

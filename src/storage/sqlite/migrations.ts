@@ -138,6 +138,25 @@ CREATE TRIGGER agent_tools_search_update AFTER UPDATE OF search_text ON agent_to
 END;
 `,
   },
+  {
+    version: 3,
+    // Several nodes on one database (PostgreSQL): each call record names the node holding the call, and
+    // nodes register with a heartbeat so the others can end the calls of one that was lost.
+    name: 'call node ids, node registry',
+    sql: `
+ALTER TABLE calls ADD COLUMN node_id TEXT;
+CREATE INDEX calls_node ON calls (node_id, state);
+
+CREATE TABLE cluster_nodes (
+  id TEXT PRIMARY KEY,
+  instance TEXT NOT NULL,
+  public_url TEXT,
+  state TEXT NOT NULL CHECK (state IN ('up', 'down')),
+  started_at BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);
+`,
+  },
 ];
 
 /** Bring the database up to the newest migration; refuse a database written by a newer build. */

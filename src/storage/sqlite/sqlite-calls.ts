@@ -26,9 +26,10 @@ interface CallRow {
   answered_at: number | null;
   ended_at: number | null;
   end_reason: string | null;
+  node_id: string | null;
 }
 
-const COLUMNS = 'id, agent_id, agent_name, medium, state, metadata, created_at, answered_at, ended_at, end_reason';
+const COLUMNS = 'id, agent_id, agent_name, medium, state, metadata, created_at, answered_at, ended_at, end_reason, node_id';
 
 function fromRow(row: CallRow): CallSummary {
   return {
@@ -42,6 +43,7 @@ function fromRow(row: CallRow): CallSummary {
     answeredAt: row.answered_at,
     endedAt: row.ended_at,
     endReason: row.end_reason,
+    nodeId: row.node_id,
   };
 }
 
@@ -51,21 +53,25 @@ function fromRow(row: CallRow): CallSummary {
  */
 export class SqliteCallStore implements CallStore {
   readonly #db: SqliteDb;
+  readonly #nodeId: string;
 
-  constructor(db: SqliteDb) {
+  /** `nodeId`: written into records created without one (the node this storage belongs to). */
+  constructor(db: SqliteDb, nodeId: string) {
     this.#db = db;
+    this.#nodeId = nodeId;
   }
 
   async create(call: NewCallRecord): Promise<void> {
     this.#db.guard(`call ${call.id}`, () => {
       this.#db.run(
-        `INSERT INTO calls (${COLUMNS}) VALUES (?, ?, ?, ?, 'starting', ?, ?, NULL, NULL, NULL)`,
+        `INSERT INTO calls (${COLUMNS}) VALUES (?, ?, ?, ?, 'starting', ?, ?, NULL, NULL, NULL, ?)`,
         call.id,
         call.agentId,
         call.agentName,
         JSON.stringify(call.medium),
         JSON.stringify(call.metadata ?? {}),
         call.createdAt,
+        call.nodeId ?? this.#nodeId,
       );
     });
   }

@@ -7,6 +7,7 @@ import { migrate } from './migrations.ts';
 import { SqliteAgentStore } from './sqlite-agents.ts';
 import { SqliteCallStore } from './sqlite-calls.ts';
 import { SqliteDb } from './sqlite-db.ts';
+import { SqliteNodeStore } from './sqlite-nodes.ts';
 import { SqliteToolStore } from './sqlite-tools.ts';
 import { SqliteWebhookStore } from './sqlite-webhooks.ts';
 
@@ -18,7 +19,12 @@ export interface SqliteStorageOptions {
   readonly dataDir: string;
   /** Wall clock, Unix ms (tests). */
   readonly now?: () => number;
+  /** The node this storage belongs to (`cluster.nodeId`): written into the call records it creates. Default `node-1`. */
+  readonly nodeId?: string;
 }
+
+/** The node id of a storage opened without one. */
+export const DEFAULT_NODE_ID = 'node-1';
 
 /** Used join-token ids are forgotten this long after their token expired (clock differences between nodes). */
 const JTI_GRACE_SECONDS = 3600;
@@ -32,6 +38,7 @@ export class SqliteStorage implements Storage {
   readonly webhooks: SqliteWebhookStore;
   readonly calls: SqliteCallStore;
   readonly joinTokens: JtiStore;
+  readonly nodes: SqliteNodeStore;
   /** The database file (`:memory:` when not on disk). */
   readonly path: string;
   readonly schemaVersion: number;
@@ -63,7 +70,9 @@ export class SqliteStorage implements Storage {
     this.agents = new SqliteAgentStore(this.#db, now);
     this.tools = new SqliteToolStore(this.#db, now);
     this.webhooks = new SqliteWebhookStore(this.#db, now);
-    this.calls = new SqliteCallStore(this.#db);
+    const nodeId = options.nodeId ?? DEFAULT_NODE_ID;
+    this.calls = new SqliteCallStore(this.#db, nodeId);
+    this.nodes = new SqliteNodeStore(this.#db, nodeId);
     const db = this.#db;
     let consumes = 0;
     this.joinTokens = {

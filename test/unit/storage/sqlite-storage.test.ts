@@ -7,6 +7,7 @@ import { openStorage } from '../../../src/storage/open-storage.ts';
 import { migrate, MIGRATIONS } from '../../../src/storage/sqlite/migrations.ts';
 import { SqliteDb } from '../../../src/storage/sqlite/sqlite-db.ts';
 import { SQLITE_FILE, SqliteStorage } from '../../../src/storage/sqlite/sqlite-storage.ts';
+import { SqliteCallStore } from '../../../src/storage/sqlite/sqlite-calls.ts';
 import { SqliteToolStore } from '../../../src/storage/sqlite/sqlite-tools.ts';
 import { agent, httpTool, storageContract } from '../../support/storage-contract.ts';
 
@@ -15,7 +16,7 @@ storageContract('sqlite (temp directory)', {
   harness: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'callroom-storage-'));
     return {
-      open: async () => openStorage({ driver: 'sqlite', dataDir: join(dir, 'data') }),
+      open: async (nodeId) => openStorage({ driver: 'sqlite', dataDir: join(dir, 'data') }, { nodeId: nodeId ?? 'node-1' }),
       cleanup: () => rm(dir, { recursive: true, force: true }),
     };
   },
@@ -23,7 +24,7 @@ storageContract('sqlite (temp directory)', {
 
 storageContract('sqlite (in memory)', {
   persistent: false,
-  harness: async () => ({ open: async () => new SqliteStorage({ dataDir: ':memory:' }), cleanup: async () => undefined }),
+  harness: async () => ({ open: async (nodeId) => new SqliteStorage({ dataDir: ':memory:', ...(nodeId === undefined ? {} : { nodeId }) }), cleanup: async () => undefined }),
 });
 
 describe('SqliteStorage', () => {
@@ -86,6 +87,21 @@ describe('SqliteStorage', () => {
       await tools.create(httpTool('before-upgrade', { description: 'Stored under schema one' }));
       expect(migrate(db)).toBe(MIGRATIONS.at(-1)?.version);
       expect((await tools.list({ page: 1, limit: 10, search: 'schema one' })).items.map((t) => t.name)).toEqual(['before-upgrade']);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('migrating a version 2 database keeps its call records, which name no node', async () => {
+    const db = new SqliteDb(':memory:');
+    try {
+      migrate(db, MIGRATIONS.slice(0, 2));
+      db.run("INSERT INTO calls (id, agent_name, medium, state, metadata, created_at) VALUES ('old', 'a', '{\"type\":\"websocket\",\"inputSampleRate\":8000,\"outputSampleRate\":8000}', 'active', '{}', 5)");
+      expect(migrate(db)).toBe(MIGRATIONS.at(-1)?.version);
+      const calls = new SqliteCallStore(db, 'node-9');
+      expect(await calls.get('old')).toMatchObject({ id: 'old', state: 'active', nodeId: null });
+      await calls.create({ id: 'new', agentId: null, agentName: 'a', medium: { type: 'websocket', inputSampleRate: 8000, outputSampleRate: 8000 }, createdAt: 6 });
+      expect((await calls.get('new'))?.nodeId).toBe('node-9');
     } finally {
       db.close();
     }
