@@ -52,6 +52,24 @@ const registration = z.strictObject({
   expires: z.number().int().min(60).max(86_400).default(3600),
 });
 
+/**
+ * Requests outside any dialog (INVITE, OPTIONS, REGISTER, ...) each source IP may send: a token bucket per
+ * address, checked before the transaction layer keeps anything. In-dialog requests of live calls always pass.
+ */
+const sipRateLimit = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Sustained requests per second per source address. */
+  requestsPerSecond: z.number().positive().max(100_000).default(20),
+  /** Requests a source may send at once before the sustained rate applies. */
+  burst: z.number().int().min(1).max(1_000_000).default(100),
+  /** Sources tracked at most; beyond it the longest-idle one is forgotten (a full bucket again). */
+  maxSources: z.number().int().min(16).max(1_000_000).default(10_000),
+  /** Addresses of `trunks` (a proxy in front carries every caller's traffic) are not limited. */
+  exemptTrunks: z.boolean().default(true),
+  /** Over the limit: `drop` (say nothing: a flood costs nothing to answer) or `reject` (503, statelessly). */
+  action: z.enum(['drop', 'reject']).default('drop'),
+});
+
 const sip = z.strictObject({
   listen: z.array(sipListen).min(1).default([{ transport: 'udp', host: '127.0.0.1', port: 5060 }]),
   /** Host placed in Contact/Via/SDP when the listen address is not what peers should use. */
@@ -98,6 +116,7 @@ const sip = z.strictObject({
    */
   recvBufferSize: z.number().int().min(65_536).max(268_435_456).default(4_194_304),
   sendBufferSize: z.number().int().min(65_536).max(268_435_456).default(1_048_576),
+  rateLimit: sipRateLimit.default(() => sipRateLimit.parse({})),
 });
 
 const rtp = z
@@ -220,12 +239,46 @@ const telephony = z.strictObject({
 /** Events a webhook endpoint can receive (see src/api/webhooks). */
 export const WEBHOOK_EVENT_TYPES = ['call.started', 'call.transcript', 'call.tool', 'call.ended'] as const;
 
-const storage = z.strictObject({
-  /** `sqlite`: embedded (node:sqlite), one file in `dataDir`. */
-  driver: z.enum(['sqlite']).default('sqlite'),
-  /** Directory for the database file; created when missing. Relative paths are relative to the working directory. */
-  dataDir: z.string().min(1).default('./data'),
-});
+const storage = z
+  .strictObject({
+    /**
+     * `sqlite`: embedded (node:sqlite), one file in `dataDir`, one node. `postgres`: a PostgreSQL server that
+     * every node of a deployment shares (docs/deploy.md).
+     */
+    driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    /** sqlite: directory for the database file; created when missing. Relative paths are relative to the working directory. */
+    dataDir: z.string().min(1).default('./data'),
+    /** postgres: `postgres://user@host:5432/database` (`?sslmode=...` is read; credentials in it are printed as [secret]). */
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//i, 'a postgres:// URL')
+      .refine((u) => !/[?&]password=/i.test(u), { message: 'put the password in storage.password, not in the query string' })
+      .optional(),
+    /** postgres: the password (overrides one in the URL); set it with CALLROOM_STORAGE__PASSWORD. */
+    password: z.string().min(1).optional(),
+    /** postgres: schema of Callroom's tables, created when missing. */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case identifier').default('public'),
+    /** postgres: pooled connections of this node. */
+    poolSize: z.number().int().min(2).max(200).default(10),
+  })
+  .refine((s) => s.driver !== 'postgres' || s.url !== undefined, { message: 'required with driver postgres', path: ['url'] });
+
+/** Several nodes behind a SIP proxy on one PostgreSQL (docs/deploy.md); one node needs none of it. */
+const cluster = z
+  .strictObject({
+    /**
+     * This node's id, unique among the nodes sharing a database: written into the records of the calls it holds,
+     * and where the other nodes send commands for them (hang-up, control sockets).
+     */
+    nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" and "-"').default('node-1'),
+    /** How often the node refreshes its heartbeat in the shared storage (and ends the calls of lost nodes). */
+    heartbeatMs: z.number().int().min(200).max(60_000).default(5_000),
+    /** A node silent this long is lost: the others end its calls' records (`node-lost`) and stop sending it commands. */
+    nodeTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
+    /** How long a command for a call held by another node waits for that node's answer. */
+    commandTimeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+  })
+  .refine((c) => c.nodeTimeoutMs >= 2 * c.heartbeatMs, { message: 'at least twice heartbeatMs', path: ['nodeTimeoutMs'] });
 
 const webhookEndpoint = z.strictObject({
   url: z.string().url().regex(/^https?:\/\//i, 'an http(s) URL'),
@@ -302,6 +355,49 @@ const limits = z.strictObject({
   maxCallSeconds: z.number().int().positive().default(3600),
 });
 
+/** Per-call stereo WAV recordings (caller left, agent right). Agents override the default with `record`. */
+const recording = z.strictObject({
+  /** Record calls of agents that do not say (`agent.record` absent). */
+  enabled: z.boolean().default(false),
+  /** Directory of the WAV files (one per call); created when missing. */
+  dir: z.string().min(1).default('./data/recordings'),
+  sampleRate: z.union([z.literal(8000), z.literal(16000)]).default(16000),
+  /** Recordings older than this are deleted (checked at start and hourly); 0 keeps them forever. */
+  retentionDays: z.number().int().min(0).max(36_500).default(30),
+  /** How often buffered audio is written out: a crash loses at most this much (and the header is patched each time). */
+  flushMs: z.number().int().min(100).max(1_000).default(500),
+});
+
+/** Recordings and transcripts are personal data. */
+const privacy = z.strictObject({
+  /** false: no recording is made whatever the agents say, and transcripts are neither stored nor sent in webhooks. */
+  storeContent: z.boolean().default(true),
+});
+
+/** OpenTelemetry traces of calls (a span per call; turns, STT, LLM, tools and TTS below it). */
+const tracing = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** OTLP/HTTP (JSON) traces endpoint. */
+  otlpUrl: z.string().url().regex(/^https?:\/\//i, 'an http(s) URL').default('http://127.0.0.1:4318/v1/traces'),
+  /** Headers sent with every export (API keys of a hosted collector); printed as [secret]. */
+  headersSecret: z.record(z.string(), z.string()).default({}),
+  serviceName: z.string().min(1).default('callroom'),
+  /** Share of calls traced (0..1). */
+  sampleRatio: z.number().min(0).max(1).default(1),
+});
+
+/** What SIGTERM does: stop taking calls, let live ones finish, then end them with a goodbye. */
+const drain = z.strictObject({
+  /** Longest wait for live calls to end by themselves. */
+  timeoutSeconds: z.number().int().min(0).max(86_400).default(30),
+  /** Said to callers still on the line when the wait is over, before the BYE; empty: hang up without a word. */
+  goodbye: z.string().max(1_000).default('Sorry, this line has to close now. Please call again in a moment. Goodbye.'),
+  /** Longest time the goodbye may take (synthesis and playout). */
+  goodbyeMaxSeconds: z.number().int().min(1).max(60).default(8),
+  /** Retry-After of the 503s sent while draining (SIP INVITE and OPTIONS, REST). */
+  retryAfterSeconds: z.number().int().min(1).max(3_600).default(30),
+});
+
 const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Replace transcripts, DTMF digits and tool arguments in logs with "[redacted]". */
@@ -333,9 +429,14 @@ export const configSchema = z
     defaultAgent: agentName.optional(),
     limits: limits.default(() => limits.parse({})),
     storage: storage.default(() => storage.parse({})),
+    cluster: cluster.default(() => cluster.parse({})),
     /** Endpoints that receive call events (more can be added through the REST API, /webhooks). */
     webhooks: z.array(webhookEndpoint).default([]),
     webhookDelivery: webhookDelivery.default(() => webhookDelivery.parse({})),
+    recording: recording.default(() => recording.parse({})),
+    privacy: privacy.default(() => privacy.parse({})),
+    tracing: tracing.default(() => tracing.parse({})),
+    drain: drain.default(() => drain.parse({})),
   })
   .strict()
   .superRefine((c, ctx) => {
