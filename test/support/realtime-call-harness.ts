@@ -27,12 +27,12 @@ export interface RealtimeCall {
 export async function dialRealtime(
   cleanup: Cleanup,
   agent: AgentRuntime,
-  o: { codecs?: readonly Codec[]; vad?: Vad; logger?: Logger; startLine?: boolean } = {},
+  o: { codecs?: readonly Codec[]; vad?: Vad; logger?: Logger; startLine?: boolean; tagLine?: boolean } = {},
 ): Promise<RealtimeCall> {
   const h = await startCallHarness({ agent, vad: o.vad ?? new EnergyVad(), gatewayCodecs: o.codecs ?? ['PCMU'], logger: o.logger ?? silentLogger() });
   cleanup.push(() => h.close());
   const phone = await h.dial();
-  const line = new PhoneLine(phone.leg);
+  const line = new PhoneLine(phone.leg, { tag: o.tagLine ?? false });
   cleanup.push(() => line.stop());
   cleanup.push(() => phone.leg.hangup().catch(() => undefined));
   await until(() => h.events.some((e) => e.event.type === 'answered'), 5000, 'answered');

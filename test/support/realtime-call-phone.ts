@@ -80,6 +80,7 @@ export class PhoneLine {
   /** Every payload heard (the gateway's RTP payloads), with arrival times. */
   readonly heard: Array<{ at: number; bytes: Uint8Array }> = [];
   readonly #leadMs: number;
+  readonly #tag: boolean;
   #queue: Uint8Array[] = [];
   #timer: NodeJS.Timeout | undefined;
   #waiters: Array<{ until: number; resolve: () => void }> = [];
@@ -89,9 +90,11 @@ export class PhoneLine {
   #chain: Promise<void> = Promise.resolve();
   readonly #off: () => void;
 
-  constructor(leg: SipCallLeg, leadMs = 60) {
+  /** `tag`: every packet sent carries its index in its first three bytes, as quiet codes (see `phoneTag`). */
+  constructor(leg: SipCallLeg, o: { leadMs?: number; tag?: boolean } = {}) {
     this.leg = leg;
-    this.#leadMs = leadMs;
+    this.#leadMs = o.leadMs ?? 60;
+    this.#tag = o.tag ?? false;
     this.#off = leg.onEncoded((bytes) => this.heard.push({ at: performance.now(), bytes: bytes.slice() }));
   }
 
@@ -128,6 +131,7 @@ export class PhoneLine {
       const pos = this.leg.outputPosition();
       if (this.#writtenMs - pos.playedMs >= this.#leadMs) break;
       const p = this.#queue.shift() ?? new Uint8Array(PACKET).fill(SILENCE);
+      if (this.#tag) setPhoneTag(p, this.#sentBytes / PACKET);
       this.#writtenMs += PACKET / 8;
       for (const b of p) this.sent.push(b);
       this.#sentBytes += PACKET;
@@ -143,20 +147,43 @@ export class PhoneLine {
 }
 
 /**
- * Whether every packet of `tagged` was heard unchanged, back to back and in order (the model's bytes passed
- * through untouched: nothing dropped, altered, reordered or inserted between them).
+ * Whether every packet of `tagged` was heard unchanged and in order (the model's bytes passed through
+ * untouched: none dropped, altered or reordered). The phone's own jitter buffer may repeat a packet it
+ * conceals under load (a late packet's gap filled with the one before); such repeats are not the sender's.
  */
 export function heardWhole(heard: ReadonlyArray<{ readonly bytes: Uint8Array }>, tagged: Uint8Array): boolean {
   const packets = Math.ceil(tagged.length / PACKET);
-  const first = heard.findIndex((h) => h.bytes.length >= 2 && h.bytes[0] === 0 && h.bytes[1] === 0 && Buffer.compare(Buffer.from(h.bytes), Buffer.from(tagged.subarray(0, PACKET))) === 0);
-  if (first < 0) return false;
-  for (let k = 0; k < packets; k++) {
-    const got = heard[first + k]?.bytes;
-    const want = tagged.subarray(k * PACKET, (k + 1) * PACKET);
+  let next = 0;
+  for (const { bytes } of heard) {
+    if (next === packets) break;
+    const want = tagged.subarray(next * PACKET, (next + 1) * PACKET);
     // The last packet may be padded with silence by the sender.
-    if (got === undefined || Buffer.compare(Buffer.from(got.subarray(0, want.length)), Buffer.from(want)) !== 0) return false;
+    if (bytes.length >= want.length && Buffer.compare(Buffer.from(bytes.subarray(0, want.length)), Buffer.from(want)) === 0) next++;
   }
-  return true;
+  return next === packets;
+}
+
+/**
+ * A packet index in four mu-law codes a VAD takes for silence (0xF0-0xFF and 0x70-0x7F are within about
+ * +-120 of zero): five bits each in three codes (32,768 packets, 11 minutes) and a check code, so silence
+ * (all 0xFF) and a concealment frame do not read as a tag.
+ */
+export function setPhoneTag(packet: Uint8Array, index: number): void {
+  const code = (v: number): number => ((v & 0x10) !== 0 ? 0x70 : 0xf0) | (v & 0x0f);
+  for (let i = 0; i < 3; i++) packet[i] = code((index >> (5 * i)) & 0x1f);
+  packet[3] = code((index * 7 + 11) & 0x1f);
+}
+
+/** The index `setPhoneTag` wrote, or undefined when the first bytes are not such a tag. */
+export function phoneTag(packet: Uint8Array): number | undefined {
+  const value = (b: number | undefined): number | undefined => (b === undefined || (b & 0x70) !== 0x70 ? undefined : ((b & 0x80) === 0 ? 0x10 : 0) | (b & 0x0f));
+  let index = 0;
+  for (let i = 0; i < 3; i++) {
+    const v = value(packet[i]);
+    if (v === undefined) return undefined;
+    index |= v << (5 * i);
+  }
+  return value(packet[3]) === ((index * 7 + 11) & 0x1f) ? index : undefined;
 }
 
 /** Where `needle` starts in `hay` (first match of its first `probe` bytes), or -1. */

@@ -17,6 +17,7 @@ import type { RealtimeAudioFormat } from '../../providers/types.ts';
 import type { CallLeg } from '../call-leg.ts';
 import { bytesPerMs } from './formats.ts';
 import { pcmSamples } from './input-encoder.ts';
+import { ItemTimeline } from './item-timeline.ts';
 
 export interface PlayoutChunk {
   readonly itemId: string;
@@ -46,41 +47,9 @@ export interface PlayoutOptions {
   readonly maxQueuedMs?: number;
 }
 
-/** One item's audio on the leg's output timeline: contiguous segments [start, start + ms). */
-class ItemPlay {
-  readonly itemId: string;
-  readonly responseId: string;
-  receivedMs = 0;
-  readonly segments: Array<{ start: number; ms: number }> = [];
-  /** A PCM sample split across deltas. */
-  readonly carry: { byte: number | undefined } = { byte: undefined };
-
-  constructor(itemId: string, responseId: string) {
-    this.itemId = itemId;
-    this.responseId = responseId;
-  }
-
-  place(start: number, ms: number): void {
-    const last = this.segments[this.segments.length - 1];
-    if (last !== undefined && Math.abs(last.start + last.ms - start) < 0.01) last.ms += ms;
-    else this.segments.push({ start, ms });
-  }
-
-  playedAt(position: number): number {
-    let played = 0;
-    for (const s of this.segments) played += Math.min(s.ms, Math.max(0, position - s.start));
-    return played;
-  }
-
-  endsAt(): number {
-    const last = this.segments[this.segments.length - 1];
-    return last === undefined ? -Infinity : last.start + last.ms;
-  }
-}
-
 interface Queued extends PlayoutChunk {
   readonly ms: number;
-  readonly item: ItemPlay;
+  readonly item: ItemTimeline;
 }
 
 export class Playout {
@@ -88,7 +57,7 @@ export class Playout {
   readonly #maxQueuedMs: number;
   #queue: Queued[] = [];
   #queuedMs = 0;
-  readonly #items = new Map<string, ItemPlay>();
+  readonly #items = new Map<string, ItemTimeline>();
   /** Responses whose audio may still come. */
   readonly #open = new Set<string>();
   #lineEnd = -Infinity;
@@ -118,7 +87,7 @@ export class Playout {
     let item = this.#items.get(chunk.itemId);
     if (item === undefined) {
       if (this.#items.size >= 32) this.#prune();
-      item = new ItemPlay(chunk.itemId, chunk.responseId);
+      item = new ItemTimeline(chunk.itemId, chunk.responseId);
       this.#items.set(chunk.itemId, item);
     }
     item.receivedMs += ms;
