@@ -1,6 +1,6 @@
 /**
  * A scripted Asterisk AudioSocket peer over TCP: frames written byte by byte from the wire notes
- * (/work/shared/docs/telephony-ws-protocols.md A2): `kind:u8 | length:u16 BE | payload`, the UUID first,
+ * (the team's telephony wire notes, A2): `kind:u8 | length:u16 BE | payload`, the UUID first,
  * audio as slin little-endian (kind 0x10 at 8 kHz, or a higher-rate kind), DTMF as one ASCII byte, hang-up
  * `00 00 00`. Asterisk plays what it gets at once: there are no marks and no flush.
  */

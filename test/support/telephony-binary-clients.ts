@@ -1,6 +1,6 @@
 /**
  * Scripted Vonage, jambonz, Asterisk chan_websocket and Genesys AudioHook platforms: text frames written
- * by hand from the wire notes (/work/shared/docs/telephony-ws-protocols.md A3, A5, A9, A10), audio as L16
+ * by hand from the wire notes (the team's telephony wire notes, A3, A5, A9, A10), audio as L16
  * written sample by sample or mu-law/A-law from the reference `alawmulaw` package. Those that queue audio
  * keep a `PlatformPlayout` and acknowledge marks as their audio plays.
  */

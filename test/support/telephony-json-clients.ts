@@ -1,6 +1,6 @@
 /**
  * Scripted Twilio, Telnyx, Plivo and Exotel platforms: every frame they send is written here by hand from
- * the wire notes (/work/shared/docs/telephony-ws-protocols.md A1, A4, A6, A7), and the audio is encoded with
+ * the wire notes (the team's telephony wire notes, A1, A4, A6, A7), and the audio is encoded with
  * the reference `alawmulaw` package (mu-law, A-law) or by hand (L16), never with Callroom's own code. Each
  * keeps a platform playout queue (`PlatformPlayout`): received audio plays at real time, marks are echoed
  * when their audio has played, and a flush drops the queue (Twilio and Telnyx then echo pending marks).

@@ -57,7 +57,8 @@ describe('POST /calls', () => {
     const { agentId } = await agentWithTool();
     const r = await h.request('POST', '/calls', { agentId, medium: { type: 'sip', to: '+14155550123', from: 'sip:bot@gw.example', trunk: 'carrier' } });
     expect(r.status, r.text).toBe(201);
-    expect(r.body).toEqual({ callId: expect.any(String) });
+    // No joinUrl (the call is dialled out), but a control socket URL for the application's client tools.
+    expect(r.body).toEqual({ callId: expect.any(String), controlUrl: expect.stringMatching(/^ws:\/\/.+\/ws\/control\?token=.+&callId=/), controlUrlExpiresAt: expect.any(String) });
     const bad = await h.request('POST', '/calls', { agentId, medium: { type: 'sip', to: '+1', from: '+2', trunk: 'nope' } });
     expect(bad.body).toMatchObject({ code: 'CR_API_VALIDATION', details: [{ path: 'medium.trunk' }] });
   });
