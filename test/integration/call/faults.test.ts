@@ -128,10 +128,12 @@ describe('provider faults mid-call', () => {
     const cloud = new DeepgramStt({ apiKey: 'dg-key', baseUrl: dg.baseUrl, reconnect: { attempts: 0 }, logger: silentLogger() });
     const llm = new ScriptedLlm({ fallback: (req) => `You said ${req.messages.at(-1)?.content ?? ''}.` });
     const phone = await call({ llm, stt: [cloud, stt] });
-    const deadline = performance.now() + 10_000;
+    // Only speech reaches the recogniser (the speech gate): the caller talks until the call has moved on.
+    const deadline = performance.now() + 20_000;
     while (!events().some((e) => e.type === 'stt' && (e['status'] as { provider?: string; type: string }).provider === 'pocketsphinx') && performance.now() < deadline) {
-      await phone.silence(200);
+      await phone.play(loadSpeech('package-arrive-slt.wav', 16000), 16000);
     }
+    await phone.silence(1500);
     const statuses = events().filter((e) => e.type === 'stt').map((e) => e['status'] as { type: string; provider?: string; willRetry?: boolean });
     expect(statuses.map((s) => `${s.type}:${s.provider}${s.willRetry === undefined ? '' : `:${s.willRetry}`}`)).toEqual([
       'serving:deepgram',
