@@ -179,4 +179,42 @@ describe('speech-to-speech over SIP (PCMU) with OpenAI Realtime', () => {
     expect(got.length).toBeLessThan(question.length + 8 * 1200);
     expect(events()).toContainEqual(expect.objectContaining({ type: 'turn' }));
   });
+
+  it("manual turns: Callroom's VAD hearing the caller over the answer cancels and truncates it", async () => {
+    const fake = await fakeModel();
+    const answer = taggedVoice('hello-world', 5000);
+    fake.plans.push({ audio: answer, transcript: 'a long answer' });
+    const { line, events } = await dialRealtime(cleanup, openAiAgent(fake, { realtime: { turnDetection: 'manual' }, spec: { vad: { minSilenceMs: 300 } } }), { vad: new EnergyVad() });
+    await fake.waitFor(() => fake.connections[0]?.session !== undefined, 5000, 'session.update');
+    const conn = fake.connections[0];
+    await line.say(allisonMulaw('please-try-again'));
+    await until(() => heardPackets(line.heard, answer).size >= 50, 10_000, '1 s of the answer');
+    await line.say(allisonMulaw('goodbye'));
+    await fake.waitFor(() => (conn?.truncates.length ?? 0) > 0, 5000, 'truncate');
+    await sleep(300);
+    const heardMs = heardRun(line.heard, answer) * 20;
+    expect(conn?.eventsOf('response.cancel')).toHaveLength(1);
+    expect(conn?.responses[0]).toMatchObject({ status: 'cancelled', reason: 'client_cancelled' });
+    expect(Math.abs((conn?.truncates[0]?.audioEndMs ?? -1000) - heardMs)).toBeLessThanOrEqual(20);
+    // The delta the service had in flight when it got the cancel is not played.
+    await sleep(300);
+    expect(heardPackets(line.heard, answer).size * 20).toBe(heardMs);
+    expect(events().some((e) => e.type === 'barge_in')).toBe(true);
+    // The interruption is a turn of its own: committed and answered.
+    await fake.waitFor(() => (conn?.eventsOf('input_audio_buffer.commit').length ?? 0) === 2, 5000, 'second commit');
+  });
+
+  it('greets first when the agent has a greeting', async () => {
+    const fake = await fakeModel();
+    const hello = taggedVoice('hello', 800);
+    fake.plans.push({ audio: hello, transcript: 'Hello, how can I help?' });
+    const { line, events } = await dialRealtime(cleanup, openAiAgent(fake, { spec: { greeting: 'Hello, how can I help?' } }));
+    await until(() => heardWhole(line.heard, hello), 5000, 'the greeting');
+    const conn = fake.connections[0];
+    expect(String(conn?.session?.instructions)).toMatch(/greet the caller with exactly these words: "Hello, how can I help\?"/);
+    expect(conn?.eventsOf('response.create')).toHaveLength(1);
+    expect(conn?.audioBytes).toBeGreaterThan(0);
+    await until(() => events().some((e) => e.type === 'transcript' && e.role === 'assistant' && e.final), 3000, 'greeting transcript');
+    expect(events()).toContainEqual(expect.objectContaining({ type: 'transcript', role: 'assistant', text: 'Hello, how can I help?', final: true }));
+  });
 });
