@@ -186,11 +186,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       // Open WebSocket and bridged calls end before the HTTP server closes (closers run in reverse).
       closers.push(async () => ws?.close());
       closers.push(async () => telephony?.close());
+      logger.info({ address: app.server.address() }, 'http listening');
     } else if (config.telephony.audiosocket.length > 0) {
       // AudioSocket is plain TCP: it runs without the HTTP server.
       const telephony = await startTelephonyBridges({ settings: config.telephony, startCall, pacer, logger });
       closers.push(() => telephony.close());
-      logger.info({ address: app.server.address() }, 'http listening');
     }
   } catch (err) {
     await closeAll(closers);

@@ -29,6 +29,8 @@ export interface AgentTurnsOptions {
   readonly playout: (event: PlayoutEvent) => void;
   /** A reply ended (played out or stopped): pending hang-ups act now. */
   readonly onReplyDone: () => void;
+  /** The medium's talk-spurt starts on the call clock (for the time to the first packet), where it knows. */
+  readonly talkSpurts?: () => readonly number[];
 }
 
 type Timing = { -readonly [K in keyof TurnTiming]: TurnTiming[K] };
@@ -164,6 +166,11 @@ export class AgentTurns {
 
   #finishTurn(timing: Timing, result: ReplyResult): void {
     timing.endedMs = this.#o.sinceAnswer();
+    const spurts = this.#o.talkSpurts?.();
+    if (result.firstAudioAtMs !== undefined && spurts !== undefined) {
+      const first = spurts.find((t) => t >= (result.firstAudioAtMs as number) - 1);
+      if (first !== undefined) timing.firstPacketMs = Math.max(timing.firstAudioMs ?? 0, this.#o.sinceAnswer() - Math.round(this.#o.clock.now() - first));
+    }
     const heard = result.heard.trim();
     if (heard !== '' || result.interrupted) {
       this.#o.emit({ type: 'transcript', role: 'assistant', text: heard, final: true, atMs: timing.endedMs, ...(result.interrupted ? { interrupted: true } : {}) });

@@ -20,6 +20,8 @@ export interface TurnTiming {
   readonly llmFirstTokenMs?: number;
   /** The first TTS audio of the reply was written to the medium (the first packet leaves within one packet time). */
   readonly firstAudioMs?: number;
+  /** The reply's first packet left for the caller (media that can tell: SIP). */
+  readonly firstPacketMs?: number;
   readonly bargeInMs?: number;
   readonly endedMs?: number;
   /** How the turn's model run ended (stop, error, timeout, aborted, ...). */

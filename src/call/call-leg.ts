@@ -112,6 +112,11 @@ export interface CallLeg {
    * state, transcripts and `playback_clear_buffer`); media without a client side ignore them.
    */
   onSessionEvent?(event: SessionEvent): void;
+  /**
+   * When the medium's latest outbound talk spurts started, on the call clock (the first packet of each on the
+   * wire), where it knows: the time-to-first-packet of each reply in the call's latency waterfall.
+   */
+  talkSpurtStarts?(): readonly number[];
   /** The medium's own per-call counters (packets sent/received/lost, ...), flat, for logs and the call record. */
   mediaStats(): Readonly<Record<string, number>>;
 

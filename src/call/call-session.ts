@@ -168,6 +168,7 @@ export class CallSession {
       onReplyDone: () => {
         if (this.#hangupRequested) this.#hangupNow();
       },
+      ...(leg.talkSpurtStarts === undefined ? {} : { talkSpurts: () => leg.talkSpurtStarts?.() ?? [] }),
     });
     closers.push(() => turns.close());
     const driver: TurnDriver = new TurnDriver(

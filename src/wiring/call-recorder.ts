@@ -45,9 +45,19 @@ export class CallRecorder {
   #pending = new Set<Promise<void>>();
 
   readonly #controlUrl: ((callId: string) => string | undefined) | undefined;
+  readonly #storeContent: boolean;
 
-  constructor(options: { storage: Storage; webhooks?: WebhookDispatcher; logger: Logger; metrics?: Registry; controlUrl?: (callId: string) => string | undefined }) {
+  constructor(options: {
+    storage: Storage;
+    webhooks?: WebhookDispatcher;
+    logger: Logger;
+    metrics?: Registry;
+    controlUrl?: (callId: string) => string | undefined;
+    /** `privacy.storeContent`: false keeps transcripts out of records and webhooks (default true). */
+    storeContent?: boolean;
+  }) {
     this.#controlUrl = options.controlUrl;
+    this.#storeContent = options.storeContent ?? true;
     this.#storage = options.storage;
     this.#webhooks = options.webhooks;
     this.#logger = options.logger.child({ component: 'call-records' });
@@ -108,7 +118,8 @@ export class CallRecorder {
         return;
       }
       case 'transcript': {
-        if (!event.final || event.text.trim() === '') return;
+        // Personal data: with privacy.storeContent off, what was said is neither stored nor sent.
+        if (!event.final || event.text.trim() === '' || !this.#storeContent) return;
         const entry = { role: event.role, text: event.text, atMs: since(event.atMs), ...(event.interrupted === true ? { interrupted: true } : {}) };
         this.#write(callId, () => this.#storage.calls.appendTranscript(callId, entry));
         this.#webhooks?.publish({ type: 'call.transcript', callId, data: entry });
@@ -130,7 +141,7 @@ export class CallRecorder {
         return;
       }
       case 'turn':
-        this.#write(callId, () => this.#storage.calls.appendTurn(callId, turnMarks(event.timing, since)));
+        this.#write(callId, () => this.#storage.calls.appendTurn(callId, turnMarks(event.timing, since, e.playout?.firstPacketOutMs)));
         return;
       case 'hangup_cause':
         live.cause = event.cause;
@@ -165,7 +176,7 @@ export class CallRecorder {
 }
 
 /** The call layer's turn timeline as named marks, on the record's clock. */
-function turnMarks(t: CallTurnTiming, since: (atMs: number) => number): TurnTiming {
+function turnMarks(t: CallTurnTiming, since: (atMs: number) => number, firstPacketOutMs: number | undefined): TurnTiming {
   const marks: Array<{ name: string; atMs: number }> = [];
   const add = (name: string, v: number | undefined): void => {
     if (v !== undefined) marks.push({ name, atMs: since(v) });
@@ -175,6 +186,8 @@ function turnMarks(t: CallTurnTiming, since: (atMs: number) => number): TurnTimi
   add('turnDecided', t.decidedMs);
   add('llmFirstToken', t.llmFirstTokenMs);
   add('firstAudio', t.firstAudioMs);
+  // The medium's own word (SIP: the spurt's first packet) first, else what the call manager saw played.
+  add('firstPacket', t.firstPacketMs ?? firstPacketOutMs);
   add('bargeIn', t.bargeInMs);
   add('ended', t.endedMs);
   return { turn: t.turn, marks };

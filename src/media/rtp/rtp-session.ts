@@ -93,6 +93,8 @@ export class RtpSession implements PacerClient {
   #dequeued = 0;
   #emptyWaiters: Array<() => void> = [];
   #sendPaused = false;
+  readonly #spurts = new Float64Array(8);
+  #spurtHead = 0;
 
   /** Bind a socket and start pacing. Rejects with a CallroomError when no port can be bound. */
   static async open(opts: RtpSessionOptions): Promise<RtpSession> {
@@ -368,8 +370,23 @@ export class RtpSession implements PacerClient {
       this.#talking = false;
       return;
     }
+    if (!this.#talking) {
+      // A talk spurt starts (marker bit): when, for the time-to-first-packet of a reply.
+      this.#spurts[this.#spurtHead] = nowMs;
+      this.#spurtHead = (this.#spurtHead + 1) % this.#spurts.length;
+    }
     this.#send(this.#codec.payloadType, !this.#talking, ts, payload, dueMs);
     this.#talking = true;
+  }
+
+  /** When the latest talk spurts started (clock ms of their first packet), oldest first; at most 8. */
+  talkSpurtStarts(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.#spurts.length; i++) {
+      const t = this.#spurts[(this.#spurtHead + i) % this.#spurts.length] as number;
+      if (t > 0) out.push(t);
+    }
+    return out;
   }
 
   /** Stop pacing, close the socket and give the port back. Idempotent. */

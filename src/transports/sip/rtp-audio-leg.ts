@@ -287,6 +287,11 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     return { packets, droppedMs };
   }
 
+  /** When the latest outbound talk spurts started (clock ms of their first packet on the wire). */
+  talkSpurtStarts(): number[] {
+    return this.#session.talkSpurtStarts();
+  }
+
   /** Hold queued audio (a caller may be starting to talk) or let it play on; nothing is dropped. */
   setOutputPaused(paused: boolean): void {
     this.#session.setSendPaused(paused);

@@ -119,6 +119,10 @@ export class SipCallLeg implements CallLeg {
     return this.#audio.drained(signal);
   }
 
+  talkSpurtStarts(): readonly number[] {
+    return this.#audio.talkSpurtStarts();
+  }
+
   pauseOutput(paused: boolean): void {
     this.#audio.setOutputPaused(paused);
   }
