@@ -17,6 +17,8 @@ import type { CallEvent, HangupCause } from './call-events.ts';
 import type { CallLeg, CallOrigin, LegEnd } from './call-leg.ts';
 import { CallSession } from './call-session.ts';
 import { RealtimeCallSession } from './realtime/realtime-call-session.ts';
+import { ManagedLeg } from './recording/managed-leg.ts';
+import { sayGoodbye } from './recording/say-goodbye.ts';
 import type { ControlClient } from './session-events.ts';
 
 /** A live call's session: the cascade, or speech-to-speech for an agent with a realtime model. */
@@ -29,6 +31,25 @@ export interface CallEventEnvelope {
   readonly medium: string;
   readonly origin: CallOrigin;
   readonly event: CallEvent;
+  /** On `turn` events: when the reply's first packet left for the caller (call clock), where it was measured. */
+  readonly playout?: { readonly firstPacketOutMs: number };
+}
+
+/** What the manager knows of a call when it wraps its leg. */
+export interface WrapLegContext {
+  readonly callId: string;
+  readonly agent: AgentRuntime;
+  readonly origin: CallOrigin;
+}
+
+/** How a drain ends the calls still live when its time is up. */
+export interface DrainOptions {
+  /** Longest wait for live calls to end by themselves. */
+  readonly timeoutMs: number;
+  /** Said to each caller still on the line before the hang-up (empty: none). */
+  readonly goodbye?: string;
+  /** Longest time one goodbye may take. */
+  readonly goodbyeMaxMs?: number;
 }
 
 /** A call prepared through the API and waiting for its medium to join (a WebSocket client). */
@@ -48,12 +69,15 @@ export interface CallManagerOptions {
   readonly maxCallSeconds: number;
   /** How long a prepared call waits for its medium to join. */
   readonly joinTimeoutMs?: number;
+  /** Put something between a call's leg and its session (the recorder); a failure leaves the leg as it is. */
+  readonly wrapLeg?: (leg: CallLeg, call: WrapLegContext) => CallLeg;
 }
 
 export class CallManager {
   readonly #o: CallManagerOptions;
   readonly #clock: Clock;
   readonly #live = new Map<string, LiveSession>();
+  readonly #legs = new Map<string, ManagedLeg>();
   readonly #prepared = new Map<string, Prepared>();
   readonly #events: Listeners<CallEventEnvelope>;
   readonly #idle: Array<() => void> = [];
@@ -172,6 +196,21 @@ export class CallManager {
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 
+  /**
+   * Stop taking calls and let the live ones finish, for at most `timeoutMs`; then take each remaining call's
+   * leg from its session, say the goodbye and hang up (cause `shutdown`). Resolves when every call has ended
+   * (or a few seconds after the hang-ups, whatever a medium does).
+   */
+  async drainFor(options: DrainOptions): Promise<void> {
+    const idle = this.drain();
+    if (this.#live.size === 0) return;
+    const timedOut = await raceTimeout(idle, options.timeoutMs, this.#clock);
+    if (!timedOut) return;
+    this.#o.logger.info({ calls: this.#live.size }, 'drain time is up: ending the remaining calls');
+    await Promise.all([...this.#live.entries()].map(([id, s]) => this.#endWithGoodbye(id, s, options)));
+    await raceTimeout(idle, 5_000, this.#clock);
+  }
+
   /** Hang up every live call now. */
   async hangupAll(cause: HangupCause = 'shutdown'): Promise<void> {
     await Promise.all([...this.#live.values()].map((s) => s.hangup(cause).catch(() => undefined)));
@@ -182,15 +221,32 @@ export class CallManager {
     if (this.activeCount >= this.#o.maxConcurrentCalls) throw new CallRejectedError('CR_CALL_LIMIT', 503, 'too many concurrent calls');
   }
 
-  async #run(callId: string, leg: CallLeg, origin: CallOrigin, agent: AgentRuntime): Promise<void> {
+  async #run(callId: string, mediumLeg: CallLeg, origin: CallOrigin, agent: AgentRuntime): Promise<void> {
     const logger = this.#o.logger.child({ callId, agent: agent.spec.name });
+    let wrapped = mediumLeg;
+    try {
+      wrapped = this.#o.wrapLeg?.(mediumLeg, { callId, agent, origin }) ?? mediumLeg;
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'call leg could not be wrapped (recording): the call goes on without');
+    }
+    const leg = new ManagedLeg(wrapped, this.#clock);
     const options = { callId, leg, origin, agent, vad: this.#o.vad, logger, clock: this.#clock, maxCallMs: this.#o.maxCallSeconds * 1000 };
     const session: LiveSession = agent.realtime === undefined ? new CallSession(options) : new RealtimeCallSession(options);
     this.#live.set(callId, session);
+    this.#legs.set(callId, leg);
     const base = { callId, agent: agent.spec.name, medium: leg.medium, origin };
     const off = session.onEvent((event) => {
       // Final words of both sides under their own key (`log.redactContent` hides them).
       if (event.type === 'transcript' && event.final) logger.info({ role: event.role, transcript: event.text, interrupted: event.interrupted }, 'transcript');
+      if (event.type === 'turn' && event.timing.firstAudioMs !== undefined) {
+        // The session counts from its answer; the leg watched on the manager's clock.
+        const answeredAt = this.#clock.now() - session.sinceAnswer();
+        const out = leg.firstPacketAfter(answeredAt + event.timing.firstAudioMs);
+        if (out !== undefined) {
+          this.#events.emit({ ...base, event, playout: { firstPacketOutMs: Math.max(event.timing.firstAudioMs, Math.round(out - answeredAt)) } });
+          return;
+        }
+      }
       this.#events.emit({ ...base, event });
     });
     this.#events.emit({ ...base, event: { type: 'started', atMs: 0 } });
@@ -201,12 +257,41 @@ export class CallManager {
     } finally {
       off();
       this.#live.delete(callId);
+      this.#legs.delete(callId);
       logger.info({ reason: end?.reason, status: end?.status, ...leg.mediaStats() }, 'call ended');
       this.#checkIdle();
     }
   }
 
+  async #endWithGoodbye(callId: string, session: LiveSession, options: DrainOptions): Promise<void> {
+    const leg = this.#legs.get(callId);
+    const text = options.goodbye ?? '';
+    if (leg !== undefined && text.trim() !== '' && session.state !== 'idle') {
+      const ac = new AbortController();
+      const timer = this.#clock.setTimeout(() => ac.abort(), options.goodbyeMaxMs ?? 8_000);
+      void leg.ended.then(() => ac.abort());
+      try {
+        const voice = session.agent.spec.tts.voice;
+        await sayGoodbye(leg.takeOver(), session.agent.tts, text, ac.signal, voice);
+      } catch (err) {
+        this.#o.logger.warn({ callId, err: errorMessage(err) }, 'goodbye failed');
+      } finally {
+        this.#clock.clearTimeout(timer);
+      }
+    }
+    await session.hangup('shutdown').catch(() => undefined);
+  }
+
   #checkIdle(): void {
     if (this.#live.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
+}
+
+/** True when `ms` passed before `work` settled. */
+async function raceTimeout(work: Promise<unknown>, ms: number, clock: Clock): Promise<boolean> {
+  let timer: TimerHandle | undefined;
+  const timeout = new Promise<true>((resolve) => (timer = clock.setTimeout(() => resolve(true), ms)));
+  const r = await Promise.race([work.then(() => false as const), timeout]);
+  if (timer !== undefined) clock.clearTimeout(timer);
+  return r;
 }

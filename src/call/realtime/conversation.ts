@@ -47,6 +47,8 @@ export interface ConversationPorts {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly clientTools: ClientToolConnection;
+  /** The call's client-tool connection goes away (invocations still waiting get their error). */
+  readonly closeClientTools: () => void;
   readonly emit: (event: CallEvent) => void;
   readonly setState: (state: SessionState) => void;
   readonly sinceAnswer: () => number;
@@ -148,6 +150,12 @@ export async function converse(p: ConversationPorts, closers: Array<() => void |
   });
   link = model;
   closers.push(() => model.close());
+  // Closed first: the model's calls are withdrawn before the client tools still waiting are told the client
+  // is gone, so no result goes to the model after the call, and each call is reported cancelled.
+  closers.push(() => {
+    tools.withdrawAll();
+    p.closeClientTools();
+  });
   try {
     await raceEnd(model.open(), leg.ended);
   } catch (err) {

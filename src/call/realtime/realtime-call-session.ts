@@ -109,6 +109,7 @@ export class RealtimeCallSession {
           clock: this.#clock,
           logger: this.#log,
           clientTools: this.#clientTools,
+          closeClientTools: () => this.#clientTools.close(),
           emit: (e) => this.#emit(e),
           setState: (s) => this.#setState(s),
           sinceAnswer: () => this.sinceAnswer(),

@@ -8,7 +8,7 @@
  * answered. Calls and results are committed to the room's history.
  */
 import type { Clock, TimerHandle } from '../../core/clock.ts';
-import { TimeoutError } from '../../core/errors.ts';
+import { errorMessage, TimeoutError } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ToolCall, ToolDefinition } from '../../providers/types.ts';
 import type { RoomKit } from '../../room/room-kit.ts';
@@ -90,7 +90,10 @@ export class RealtimeTools {
     const call: ToolCall = { id: request.callId, name: request.name, arguments: request.arguments };
     const entry: Running = { controller: new AbortController(), session: this.#session, withdrawn: false, done: Promise.resolve() };
     this.#running.set(call.id, entry);
-    entry.done = this.#execute(call, entry, request.responseId ?? call.id);
+    entry.done = this.#execute(call, entry, request.responseId ?? call.id).catch((err: unknown) => {
+      this.#running.delete(call.id);
+      this.#o.logger.warn({ tool: call.name, err: errorMessage(err) }, 'realtime: tool call could not be completed');
+    });
   }
 
   /** The model withdrew these calls: abort them and do not answer. */
@@ -103,15 +106,26 @@ export class RealtimeTools {
     }
   }
 
-  /** The call ended: abort everything and wait (bounded by the tools' own handling of the abort). */
-  async close(): Promise<void> {
+  /** The call is over: every call in progress is withdrawn (aborted, reported cancelled, never answered). */
+  withdrawAll(): void {
     this.#closed = true;
-    const all = [...this.#running.values()];
-    for (const r of all) {
+    for (const r of this.#running.values()) {
       r.withdrawn = true;
       r.controller.abort('call ended');
     }
-    await Promise.all(all.map((r) => r.done));
+  }
+
+  /**
+   * The call ended: abort everything and wait for the calls to settle, at most `waitMs` (an uninterruptible
+   * tool may still be working; it cannot act any more, and nothing is sent for it).
+   */
+  async close(waitMs = 2000): Promise<void> {
+    this.withdrawAll();
+    const all = [...this.#running.values()];
+    if (all.length === 0) return;
+    let timer: TimerHandle | undefined;
+    await Promise.race([Promise.all(all.map((r) => r.done)), new Promise<void>((resolve) => (timer = this.#o.clock.setTimeout(resolve, waitMs)))]);
+    if (timer !== undefined) this.#o.clock.clearTimeout(timer);
   }
 
   async #execute(call: ToolCall, entry: Running, turnId: string): Promise<void> {

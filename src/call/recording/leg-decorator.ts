@@ -89,6 +89,11 @@ export class LegDecorator implements CallLeg {
     this.inner.onSessionEvent?.(event);
   }
 
+  /** The medium's talk-spurt starts, where it keeps them (an empty list where it does not). */
+  talkSpurtStarts(): readonly number[] {
+    return (this.inner as CallLeg & { talkSpurtStarts?(): readonly number[] }).talkSpurtStarts?.() ?? [];
+  }
+
   mediaStats(): Readonly<Record<string, number>> {
     return this.inner.mediaStats();
   }

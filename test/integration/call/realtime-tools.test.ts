@@ -120,4 +120,23 @@ describe('speech-to-speech tools', () => {
     expect(events()).toContainEqual({ type: 'hangup_cause', cause: 'agent-hangup', detail: 'the caller is done' });
     expect(events().find((e) => e.type === 'ended')).toMatchObject({ end: { reason: 'local-hangup', detail: 'the caller is done' } });
   });
+
+  it('the caller hanging up while a client tool is outstanding ends the call at once; nothing is sent for the tool', async () => {
+    const fake = await fakeModel();
+    fake.plans.push({ toolCalls: [{ name: 'lookup_account', arguments: '{"phone":"+4712345678"}' }] });
+    const { h, line, phone, events, callId } = await dialRealtime(cleanup, openAiAgent(fake, { spec: { tools: { client: [LOOKUP] } } }));
+    // An application that never answers.
+    const app = new TestControlClient(() => ({ invocationId: 'never', result: '' }));
+    h.manager.attachControl(callId, app);
+    await fake.waitFor(() => fake.connections[0]?.session !== undefined, 5000, 'session.update');
+    await line.say(allisonMulaw('please-try-again'));
+    await until(() => app.invocations.length === 1, 10_000, 'the invocation');
+    const t0 = performance.now();
+    await phone.leg.hangup();
+    await until(() => events().some((e) => e.type === 'ended'), 3000, 'ended');
+    expect(performance.now() - t0).toBeLessThan(2500);
+    expect(events()).toContainEqual(expect.objectContaining({ type: 'tool_finished', name: 'lookup_account', outcome: 'cancelled' }));
+    expect(fake.connections[0]?.functionOutputs).toEqual([]);
+    expect(h.manager.activeCount).toBe(0);
+  });
 });
