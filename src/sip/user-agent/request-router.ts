@@ -18,6 +18,7 @@ import type { SipMediaFactory } from './media-endpoint.ts';
 import { checkUasRequest } from './request-checks.ts';
 import { buildResponse, type ResponseOptions } from './responses.ts';
 import type { SourcePolicy } from './source-policy.ts';
+import type { SourceRateLimitConfig, SourceRateLimiter } from './source-rate-limit.ts';
 import { UasInvite } from './uas-invite.ts';
 
 /** Counters of what the router refused or took (metrics, tests). */
@@ -34,6 +35,10 @@ export interface SipUserAgentStats {
   overCapacity: number;
   /** INVITEs answered 503 because media could not be allocated. */
   mediaFailures: number;
+  /** Requests outside any dialog over their source's rate limit (dropped or answered 503). */
+  rateLimited: number;
+  /** Requests outside any dialog answered 503 because the user agent was draining. */
+  drainRefused: number;
 }
 
 /** What the router works with; owned by the user agent. */
@@ -49,6 +54,11 @@ export interface RouterDeps {
   /** Our Contact for a request that arrived at `source`. */
   contactFor(source: MessageSource): string;
   closing(): boolean;
+  /** Taking no new calls (SIGTERM): new requests, OPTIONS included, get 503 with `retryAfter()` seconds. */
+  draining?(): boolean;
+  retryAfter?(): number;
+  /** Per-source limit on requests outside any dialog. */
+  readonly rateLimit?: { readonly limiter: SourceRateLimiter; readonly config: SourceRateLimitConfig };
 }
 
 /** Methods that exist only inside a dialog: outside one they name a dialog we do not have. */
@@ -73,6 +83,13 @@ export class RequestRouter implements TransactionUser {
     const inDialog = request.to?.tag !== undefined;
     if (d.closing() && !inDialog) {
       this.#respond(tx, 503, { toTag: newTag(), headers: [['Retry-After', '5']] });
+      return;
+    }
+    if (d.draining?.() === true && !inDialog) {
+      // A dispatcher (Kamailio) probing with OPTIONS takes the 503 as "down" and sends new calls elsewhere;
+      // in-dialog requests of the calls still running pass as usual.
+      d.stats.drainRefused++;
+      this.#respond(tx, 503, { toTag: newTag(), reason: 'Draining', headers: [['Retry-After', String(d.retryAfter?.() ?? 30)]] });
       return;
     }
     let trunk: string | undefined;
@@ -140,10 +157,20 @@ export class RequestRouter implements TransactionUser {
     const d = this.#d;
     const address = source.remote.address;
     if (request.to?.tag !== undefined) {
-      // In-dialog requests of existing dialogs pass; a tagged request for no dialog from a source outside every
-      // trunk is refused here, statelessly, so it cannot fill the transaction table or be answered 481 repeatedly.
+      // In-dialog requests of existing dialogs pass (never rate limited); a tagged request for no dialog from a
+      // source outside every trunk is refused, statelessly, so it cannot fill the transaction table or be
+      // answered 481 repeatedly.
       const id = requestDialogId(request);
       if (id !== undefined && d.registry.find(id) !== undefined) return 'accept';
+    }
+    const admission = this.#screenSource(request, address);
+    // What the source policy lets in is then held to its source's rate: refusals stay as the policy says.
+    return admission === 'accept' ? (this.#overRate(address) ?? 'accept') : admission;
+  }
+
+  #screenSource(request: SipMessage, address: string): Admission {
+    const d = this.#d;
+    if (request.to?.tag !== undefined) {
       if (d.policy.isKnownAddress(address)) return 'accept';
       d.stats.rejectedSources++;
       return d.policy.unknownSource === 'allow' ? 'accept' : 'drop';
@@ -167,6 +194,16 @@ export class RequestRouter implements TransactionUser {
     // A challenge needs WWW-Authenticate headers, which an Admission cannot carry: `onRequest`
     // answers it statelessly instead.
     return 'accept';
+  }
+
+  /** The admission for a source over its rate (drop, or 503), or undefined when it may go on. */
+  #overRate(address: string): Admission | undefined {
+    const rl = this.#d.rateLimit;
+    if (rl === undefined || !rl.config.enabled) return undefined;
+    if (rl.config.exemptTrunks && this.#d.policy.isKnownAddress(address)) return undefined;
+    if (rl.limiter.allow(address)) return undefined;
+    this.#d.stats.rateLimited++;
+    return rl.config.action === 'reject' ? { status: 503, reason: 'Rate Limited' } : 'drop';
   }
 
   /**

@@ -22,6 +22,7 @@ import type { SipMediaFactory } from './media-endpoint.ts';
 import { Registration, type RegistrationStatus } from './registration.ts';
 import { RequestRouter, type SipUserAgentStats } from './request-router.ts';
 import { SourcePolicy } from './source-policy.ts';
+import { SourceRateLimiter } from './source-rate-limit.ts';
 import { UacInvite, type DialOptions } from './uac-invite.ts';
 import type { SipUserAgentConfig } from './user-agent-config.ts';
 
@@ -81,7 +82,17 @@ export async function createSipUserAgent(options: SipUserAgentOptions): Promise<
  * and transaction layer. Knows nothing of audio beyond `SipMediaEndpoint.configure`.
  */
 export class SipUserAgent {
-  readonly stats: SipUserAgentStats = { inboundCalls: 0, outboundCalls: 0, rejectedSources: 0, droppedSources: 0, challenges: 0, overCapacity: 0, mediaFailures: 0 };
+  readonly stats: SipUserAgentStats = {
+    inboundCalls: 0,
+    outboundCalls: 0,
+    rejectedSources: 0,
+    droppedSources: 0,
+    challenges: 0,
+    overCapacity: 0,
+    mediaFailures: 0,
+    rateLimited: 0,
+    drainRefused: 0,
+  };
   readonly #config: SipUserAgentConfig;
   readonly #options: SipUserAgentOptions;
   readonly #transport: Transport;
@@ -95,6 +106,9 @@ export class SipUserAgent {
   readonly #closing = new AbortController();
   /** Set when close() starts: new calls are refused from then on. */
   #shuttingDown = false;
+  /** Set by drain(): new requests get 503 with Retry-After; calls in progress go on. */
+  #draining = false;
+  #retryAfterSeconds = 30;
   readonly #callListeners: Listeners<SipCall>;
   readonly #registrationListeners: Listeners<RegistrationStatus>;
   readonly #registrations: Registration[] = [];
@@ -139,6 +153,9 @@ export class SipUserAgent {
       logger: this.#log,
       contactFor: (source: MessageSource) => this.#contact(source.transport, source.local) ?? '<sip:invalid>',
       closing: () => this.#shuttingDown,
+      draining: () => this.#draining,
+      retryAfter: () => this.#retryAfterSeconds,
+      ...(config.rateLimit === undefined ? {} : { rateLimit: { limiter: new SourceRateLimiter(config.rateLimit, this.#clock), config: config.rateLimit } }),
     });
     this.#layer = new TransactionLayer({
       transport,
@@ -171,6 +188,19 @@ export class SipUserAgent {
   /** Every change of a registration's state. */
   onRegistration(handler: (status: RegistrationStatus) => void): Unsubscribe {
     return this.#registrationListeners.add(handler);
+  }
+
+  /**
+   * Take no new calls: every new request outside a dialog (INVITE, OPTIONS, ...) is answered 503 with
+   * Retry-After, so a dispatcher's OPTIONS probe marks this gateway down; calls in progress go on.
+   */
+  drain(retryAfterSeconds = 30): void {
+    this.#draining = true;
+    this.#retryAfterSeconds = retryAfterSeconds;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
   }
 
   /** Live calls. */

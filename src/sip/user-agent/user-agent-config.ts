@@ -1,4 +1,5 @@
 import type { CodecName } from '../sdp/codecs.ts';
+import type { SourceRateLimitConfig } from './source-rate-limit.ts';
 
 /**
  * The `sip` section of the configuration as the user agent reads it. Declared here (src/sip imports
@@ -32,6 +33,8 @@ export interface SipUserAgentConfig {
   /** What an INVITE from a source that matches no trunk gets. */
   readonly unknownSource: 'reject' | 'drop' | 'allow';
   readonly registrations: readonly SipRegistrationConfig[];
+  /** Per-source limit on requests outside any dialog; absent: none. */
+  readonly rateLimit?: SourceRateLimitConfig | undefined;
 }
 
 /** A peer allowed to send calls: by source address and/or digest credentials. */
