@@ -238,6 +238,8 @@ export class CallManager {
     const off = session.onEvent((event) => {
       // Final words of both sides under their own key (`log.redactContent` hides them).
       if (event.type === 'transcript' && event.final) logger.info({ role: event.role, transcript: event.text, interrupted: event.interrupted }, 'transcript');
+      // Each turn's latency waterfall (ms since answer), one line per turn.
+      else if (event.type === 'turn') logger.info({ timing: event.timing }, 'turn');
       if (event.type === 'turn' && event.timing.firstAudioMs !== undefined) {
         // The session counts from its answer; the leg watched on the manager's clock.
         const answeredAt = this.#clock.now() - session.sinceAnswer();

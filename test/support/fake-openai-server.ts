@@ -150,6 +150,10 @@ export class FakeOpenAiServer {
   readonly #server: Server;
   readonly #replies: FakeOpenAiReply[] = [];
   #inFlight = 0;
+  /** Served when the queue is empty (load benches: every request gets the same answer); none by default. */
+  fallback: FakeOpenAiReply | undefined;
+  /** Keep every request (default true; a long bench turns it off). */
+  recordRequests = true;
 
   private constructor(server: Server) {
     this.#server = server;
@@ -204,8 +208,8 @@ export class FakeOpenAiServer {
       sendJson(res, 400, { error: { message: 'We could not parse the JSON body of your request.', type: 'invalid_request_error', param: null, code: null } });
       return;
     }
-    this.requests.push({ method: req.method, path: req.url, headers: req.headers, body });
-    const reply = this.#replies.shift();
+    if (this.recordRequests) this.requests.push({ method: req.method, path: req.url, headers: req.headers, body });
+    const reply = this.#replies.shift() ?? this.fallback;
     if (reply === undefined) {
       sendJson(res, 500, { error: { message: 'fake: no scripted reply', type: 'server_error', param: null, code: null } });
       return;
