@@ -26,7 +26,7 @@ function modelTone(ms: number, hz: number): Uint8Array {
   return new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
 }
 
-async function geminiCall(http: ToolServer | undefined) {
+async function geminiCall(http: ToolServer | undefined, realtime: Record<string, unknown> = {}) {
   const fake = new FakeGeminiLiveServer({ apiKey: 'gm-key', vadSilenceMs: 300, userTranscript: 'where is my order' });
   await fake.start();
   cleanup.push(() => fake.stop());
@@ -36,7 +36,7 @@ async function geminiCall(http: ToolServer | undefined) {
       {
         name: 'gem',
         systemPrompt: 'You answer order questions.',
-        realtime: { provider: 'gemini', voice: 'Puck' },
+        realtime: { provider: 'gemini', voice: 'Puck', ...realtime },
         tools: {
           http:
             http === undefined
@@ -114,5 +114,29 @@ describe('speech-to-speech over SIP (G.722) with Gemini Live, built from config'
     const said = cut?.type === 'transcript' ? cut.text : '';
     expect('a long answer that goes on and on and on for a good while yet'.startsWith(said)).toBe(true);
     expect(said.length).toBeLessThan(40);
+  });
+
+  it('a dropped Gemini socket is resumed by the adapter: the call goes on with its context', async () => {
+    const { fake, line, phone, events } = await geminiCall(undefined);
+    fake.connections[0]?.drop(1006);
+    await fake.waitUntil(() => fake.connections[1]?.setup !== undefined, 5000, 'the resumed session');
+    expect(fake.connections[1]?.resumedFrom).toMatch(/^handle-/);
+    fake.plans.push({ audio: modelTone(1000, 440), transcript: 'still here' });
+    const before = phone.frames.length;
+    await line.say(allisonMulaw('please-try-again'));
+    await until(() => phone.frames.slice(before).filter((f) => f.rms > 1000).length > 30, 10_000, 'the answer after resuming');
+    expect(events().some((e) => e.type === 'llm_failed' || e.type === 'ended')).toBe(false);
+  });
+
+  it('when Gemini cannot come back and the agent says onDrop end, the call ends with the reason', async () => {
+    const { fake, events, phone } = await geminiCall(undefined, { onDrop: 'end' });
+    fake.faultsFor = (i) => (i >= 1 ? { handshakeStatus: 503 } : {});
+    fake.connections[0]?.drop(1006);
+    expect(await phone.leg.ended).toMatchObject({ reason: 'remote-hangup' });
+    await until(() => events().some((e) => e.type === 'ended'), 5000, 'ended');
+    expect(events().find((e) => e.type === 'ended')).toMatchObject({
+      end: { reason: 'error', detail: expect.stringMatching(/^realtime model connection lost \(gemini-live: .*\); the agent ends calls whose model drops$/) },
+    });
+    expect(fake.handshakes).toBe(4);
   });
 });
