@@ -24,6 +24,7 @@ import { JoinTokens } from './core/join-token.ts';
 import { openStorage } from './storage/open-storage.ts';
 import { createSipDialer } from './transports/sip/sip-dialer.ts';
 import { startAgentCalls } from './wiring/agent-calls.ts';
+import { startCluster } from './wiring/cluster.ts';
 import { registerBrowserClient } from './transports/ws/browser-client.ts';
 import { controlTokenSecret, controlUrl } from './transports/ws/control-tokens.ts';
 import { attachWebSocketEndpoints, DEFAULT_CONTROL_PATH, DEFAULT_JOIN_PATH, type JoinCall, type WebSocketEndpoints } from './transports/ws/ws-endpoints.ts';
@@ -84,10 +85,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     const ua = sip;
     closers.push(() => ua.close());
     // Storage (agents, tools, call records) and webhooks outlive the calls: closed after them.
-    const storage = await openStorage(config.storage);
+    const storage = await openStorage(config.storage, { nodeId: config.cluster.nodeId, onConnectionError: (err) => logger.warn({ err: err.message }, 'storage connection dropped') });
     closers.push(() => storage.close());
     const webhooks = await startWebhookDispatcher({ config, store: storage.webhooks, metrics, logger });
     closers.push(() => webhooks.close({ drainMs: 5_000 }));
+    // This node among the others on the same database: registry, heartbeat, commands for calls another node holds.
+    const cluster = await startCluster({ config, storage, logger, localAttach: (id, client) => calls?.attachControl(id, client), onBeat: () => webhooks.syncStored(storage.webhooks) });
+    closers.push(() => cluster.close());
     // One secret signs both token families: joinUrl (WebSocket calls) and control sockets (any live call).
     const secret = tokenSecret(config.http, logger);
     const joinTokens = new JoinTokens({ secret, ttlSeconds: config.http.joinTokenTtlSeconds, store: storage.joinTokens });
@@ -123,9 +127,8 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       calls = agents.manager;
       startCall = agents.manager.startCall;
       joinCall = agents.manager.join;
-      callsPort = agents.apiCalls;
+      callsPort = cluster.calls.calls(agents.apiCalls);
     }
-    const manager = calls;
     ua.onCall(createSipCallHandler({ startCall, logger }));
     registerSipMetrics(metrics, { ua, pacer });
     logger.info(
@@ -155,6 +158,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
           controlTokens,
           reservedAgentNames: config.agents.map((a) => a.name),
           sipTrunks: config.sip.trunks.filter((t) => t.outbound !== undefined).map((t) => t.name),
+          callNodeUrl: async (id) => (await cluster.calls.holderOf(id))?.publicUrl ?? undefined,
         },
         // The WebSocket medium (joinUrl), control sockets of live calls, and the browser client page.
         onServer: async (app) => {
@@ -168,9 +172,9 @@ export async function startGateway(config: Config, logger: Logger = createLogger
               return record?.medium.type === 'websocket' ? { inputSampleRate: record.medium.inputSampleRate, outputSampleRate: record.medium.outputSampleRate } : undefined;
             },
             control: {
-              tokens: controlTokens,
-              attachControl: (id, client) => manager?.attachControl(id, client),
-              hangupCall: (id) => manager?.hangup(id) ?? Promise.resolve(false),
+              tokens: { verify: cluster.calls.verifyControl((token) => controlTokens.verify(token)) },
+              attachControl: cluster.calls.attachControl,
+              hangupCall: (id) => callsPort.hangup(id),
             },
             pacer,
             logger: logger.child({ component: 'websocket' }),

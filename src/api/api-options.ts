@@ -29,6 +29,8 @@ export interface ApiOptions {
   readonly reservedAgentNames?: readonly string[];
   /** Trunk names `sip` calls may dial out through (`sip.trunks[].name`); any name is passed on when absent. */
   readonly sipTrunks?: readonly string[];
+  /** Several nodes: the public URL of the node holding a live call, when it is another node (controlUrl points there). */
+  readonly callNodeUrl?: (callId: string) => Promise<string | undefined>;
 }
 
 export const DEFAULT_JOIN_PATH = '/ws/join';

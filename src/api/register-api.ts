@@ -83,6 +83,7 @@ export async function registerApi(app: HttpApp, options: ApiOptions, meta: { log
       ...(options.publicUrl === undefined ? {} : { publicUrl: options.publicUrl }),
       ...(options.joinPath === undefined ? {} : { joinPath: options.joinPath }),
       ...(options.sipTrunks === undefined ? {} : { sipTrunks: options.sipTrunks }),
+      ...(options.callNodeUrl === undefined ? {} : { callNodeUrl: options.callNodeUrl }),
     });
     registerWebhookRoutes(api, { storage: options.storage, webhooks: options.webhooks });
   });

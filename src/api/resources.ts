@@ -63,6 +63,7 @@ export function toCallSummary(call: CallSummary) {
     endedAt: isoOrNull(call.endedAt),
     endReason: call.endReason,
     durationMs: call.endedAt === null ? null : Math.max(0, call.endedAt - call.createdAt),
+    nodeId: call.nodeId,
   };
 }
 

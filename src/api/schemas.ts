@@ -206,6 +206,7 @@ const callSummaryShape = {
   endedAt: isoTime.nullable(),
   endReason: z.string().nullable(),
   durationMs: z.number().nullable().describe('From creation to the end; null while the call runs'),
+  nodeId: z.string().nullable().describe('The gateway node holding (or that held) the call (`cluster.nodeId`)'),
 };
 
 export const callSummary = z.object(callSummaryShape).meta({ id: 'CallSummary' });

@@ -27,6 +27,11 @@ export interface CallRoutesOptions {
   readonly publicUrl?: string;
   readonly joinPath?: string;
   readonly sipTrunks?: readonly string[];
+  /**
+   * The public URL of the node holding a live call, when another node holds it (several nodes on one
+   * database): a controlUrl points there. Undefined: this node's URL.
+   */
+  readonly callNodeUrl?: (callId: string) => Promise<string | undefined>;
 }
 
 /** What the call layer's error codes mean to an API client. */
@@ -36,6 +41,7 @@ const CALL_ERRORS: Readonly<Record<string, { status: number; code: ConstructorPa
   CR_CALL_AGENT_INVALID: { status: 400, code: 'CR_API_VALIDATION' },
   CR_CALL_NO_AGENT: { status: 400, code: 'CR_API_VALIDATION' },
   CR_CALL_TRUNK_UNKNOWN: { status: 400, code: 'CR_API_VALIDATION' },
+  CR_CALL_NODE_UNREACHABLE: { status: 503, code: 'CR_API_UNAVAILABLE' },
 };
 
 /** /calls: start calls through the call layer (CallsPort), read their records from storage, hang up. */
@@ -131,7 +137,7 @@ export function registerCallRoutes(app: ApiApp, o: CallRoutesOptions): void {
       const record = await o.storage.calls.get(id);
       if (record === undefined) throw notFound('call', id);
       if (record.state === 'ended') throw new ApiError(409, 'CR_API_CALL_ENDED', 'the call has already ended');
-      const { controlUrl, controlUrlExpiresAt } = controlFor(request, o, id);
+      const { controlUrl, controlUrlExpiresAt } = controlFor(request, o, id, await o.callNodeUrl?.(id));
       if (controlUrl === undefined || controlUrlExpiresAt === undefined) throw new ApiError(409, 'CR_API_CONFLICT', 'control sockets are not served by this gateway');
       return reply.code(201).send({ controlUrl, controlUrlExpiresAt });
     },
@@ -157,7 +163,8 @@ export function registerCallRoutes(app: ApiApp, o: CallRoutesOptions): void {
       const record = await o.storage.calls.get(id);
       if (record === undefined) throw notFound('call', id);
       if (record.state === 'ended') throw new ApiError(409, 'CR_API_CALL_ENDED', 'the call has already ended');
-      throw new ApiError(409, 'CR_API_CONFLICT', 'the call is not live on this node');
+      // Neither this node nor the node the record names has it live (that node is gone, or it just ended).
+      throw new ApiError(409, 'CR_API_CONFLICT', 'the call is not live on any node');
     },
   });
 }
@@ -188,11 +195,15 @@ function callError(err: unknown, logger: Logger): ApiError {
   return new ApiError(500, 'CR_API_INTERNAL', 'the call could not be started');
 }
 
-/** A fresh single-use control socket URL for `callId`, when control tokens are issued. */
-function controlFor(request: FastifyRequest, o: CallRoutesOptions, callId: string): { controlUrl?: string; controlUrlExpiresAt?: string } {
+/**
+ * A fresh single-use control socket URL for `callId`, when control tokens are issued: at `nodeUrl` (the node
+ * holding the call) when given, else at this node.
+ */
+function controlFor(request: FastifyRequest, o: CallRoutesOptions, callId: string, nodeUrl?: string): { controlUrl?: string; controlUrlExpiresAt?: string } {
   if (o.controlTokens === undefined) return {};
   const { token, claims } = o.controlTokens.issue(callId);
-  const base = (o.publicUrl !== undefined ? o.publicUrl.replace(/\/+$/, '') : `${request.protocol}://${request.host}`).replace(/^http/i, 'ws');
+  const own = o.publicUrl !== undefined ? o.publicUrl : `${request.protocol}://${request.host}`;
+  const base = (nodeUrl ?? own).replace(/\/+$/, '').replace(/^http/i, 'ws');
   const url = `${base}${o.controlPath ?? '/ws/control'}?token=${token}&callId=${encodeURIComponent(callId)}`;
   return { controlUrl: url, controlUrlExpiresAt: new Date(claims.exp * 1000).toISOString() };
 }

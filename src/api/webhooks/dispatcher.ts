@@ -97,6 +97,20 @@ export class WebhookDispatcher {
     for (const w of await store.all()) this.upsertStored(w);
   }
 
+  /**
+   * Bring the API endpoints in line with the store (several nodes share it: another node's API may have
+   * added, changed or deleted one): stored ones are added or retargeted, and API endpoints that were here
+   * before the read and are no longer stored are removed. Run periodically; a change racing a run is
+   * settled by the next one.
+   */
+  async syncStored(store: WebhookStore): Promise<void> {
+    const before = new Set([...this.#queues].filter(([, e]) => e.source === 'api').map(([id]) => id));
+    const stored = await store.all();
+    const ids = new Set(stored.map((w) => w.id));
+    for (const w of stored) this.upsertStored(w);
+    for (const id of before) if (!ids.has(id) && this.#queues.get(id)?.source === 'api') this.removeEndpoint(id);
+  }
+
   /** Add or replace an API endpoint from its stored record. */
   upsertStored(w: WebhookRecord): void {
     this.upsertEndpoint({ id: w.id, url: w.url, secret: w.secret, events: w.events }, 'api');
