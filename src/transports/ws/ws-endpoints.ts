@@ -67,6 +67,11 @@ export interface WebSocketEndpointsOptions {
 export interface WebSocketEndpoints {
   /** Open WebSocket calls and control sockets. */
   readonly connections: number;
+  /**
+   * Take no new calls (the gateway drains): joins are refused 503 before their token is used; open calls and
+   * control sockets of live calls go on.
+   */
+  drain(): void;
   /** Stop accepting, end every open call (1001 going away) and control socket; resolves when all are closed. */
   close(): Promise<void>;
 }
@@ -102,6 +107,7 @@ export function attachWebSocketEndpoints(server: Server, options: WebSocketEndpo
   const pending = new Set<Duplex>();
   const sockets = new Set<ClientSocket>();
   let closing = false;
+  let draining = false;
 
   const socketFor = (ws: WebSocket, logger: Logger): ClientSocket => {
     const socket = new ClientSocket(ws, { maxMessagesPerSecond: settings.maxMessagesPerSecond, pingIntervalMs: settings.pingIntervalMs, logger });
@@ -218,6 +224,7 @@ export function attachWebSocketEndpoints(server: Server, options: WebSocketEndpo
       return;
     }
     if (closing) return refuse(socket, 503, 'CR_CALL_DRAINING', 'the gateway is shutting down');
+    if (draining && kind === 'join') return refuse(socket, 503, 'CR_CALL_DRAINING', 'the gateway is draining: no new calls');
     // A handshake ws would refuse must not consume a token first.
     if (!isWebSocketHandshake(req)) return refuse(socket, 400, 'CR_WS_BAD_HANDSHAKE', 'not a WebSocket handshake');
     // A reset while the token is checked must not become an unhandled 'error'.
@@ -234,6 +241,9 @@ export function attachWebSocketEndpoints(server: Server, options: WebSocketEndpo
   return {
     get connections() {
       return legs.size + controls.size;
+    },
+    drain() {
+      draining = true;
     },
     async close() {
       if (closing) return;
