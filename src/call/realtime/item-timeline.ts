@@ -11,6 +11,8 @@ export class ItemTimeline {
   readonly segments: Array<{ start: number; ms: number }> = [];
   /** A PCM sample split across deltas. */
   readonly carry: { byte: number | undefined } = { byte: undefined };
+  /** How its audio goes to the leg, decided at its first delta: as PCM, as the leg's own G.711, or decoded. */
+  write: 'pcm' | 'encoded' | 'decode' | undefined;
 
   constructor(itemId: string, responseId: string) {
     this.itemId = itemId;

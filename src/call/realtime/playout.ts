@@ -208,11 +208,12 @@ export class Playout {
     this.#needsFlush = true;
     if (first) this.#o.onFirstAudio?.(chunk.itemId, chunk.responseId);
     const encoding = chunk.format.encoding;
+    chunk.item.write ??= encoding === 'pcm_s16le' ? 'pcm' : leg.outputFormat?.encoding === encoding ? 'encoded' : 'decode';
     try {
       if (encoding === 'pcm_s16le') {
         const samples = pcmSamples(chunk.bytes, chunk.item.carry);
         await leg.write({ samples, sampleRate: chunk.format.sampleRate, timestamp: 0 }, signal);
-      } else if (leg.outputFormat?.encoding === encoding) {
+      } else if (chunk.item.write === 'encoded') {
         await leg.writeEncoded(chunk.bytes, encoding, signal);
       } else {
         const samples = encoding === 'mulaw' ? mulawDecode(chunk.bytes) : alawDecode(chunk.bytes);

@@ -42,6 +42,8 @@ export class RealtimeBridge {
   #awaiting = false;
   /** A barge-in is being handled (playout going quiet then is not the answer having played out). */
   #cutting = false;
+  /** Responses that asked for tools: when they complete, the model answers again once it has the results. */
+  readonly #withTools = new Set<string>();
 
   constructor(options: RealtimeBridgeOptions) {
     this.#o = options;
@@ -70,7 +72,10 @@ export class RealtimeBridge {
         this.#refresh();
         return;
       case 'tool_call':
-        if (e.responseId !== undefined) this.#output(e.responseId);
+        if (e.responseId !== undefined) {
+          this.#output(e.responseId);
+          this.#withTools.add(e.responseId);
+        }
         this.#o.tools.run(e);
         this.#refresh();
         return;
@@ -82,7 +87,11 @@ export class RealtimeBridge {
         this.#open.delete(e.responseId);
         this.#o.playout.responseDone(e.responseId);
         this.#o.turns.responseDone(e.status);
-        if (!this.#ignored.has(e.responseId)) this.#awaiting = false;
+        {
+          // A completed response that asked for tools is followed by the answer with their results.
+          const followUp = this.#withTools.delete(e.responseId) && e.status === 'completed';
+          if (!this.#ignored.has(e.responseId) && !followUp) this.#awaiting = false;
+        }
         this.#refresh();
         return;
       case 'error':
