@@ -6,7 +6,7 @@
 import type { Registry } from 'prom-client';
 import type { WebhookDispatcher } from '../api/webhooks/dispatcher.ts';
 import { withAssignedTools } from '../api/calls-port.ts';
-import { CallManager } from '../call/call-manager.ts';
+import { CallManager, type CallManagerOptions } from '../call/call-manager.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Storage } from '../storage/types.ts';
@@ -35,6 +35,8 @@ export function startAgentCalls(o: {
   logger: Logger;
   /** A control socket URL for a call, for its call.started webhook. */
   controlUrl?: (callId: string) => string | undefined;
+  /** Between each call's leg and its session (the recorder). */
+  wrapLeg?: CallManagerOptions['wrapLeg'];
 }): AgentCalls {
   const { config, logger, storage } = o;
   const speech = createSpeechProviders(config, logger.child({ component: 'speech' }));
@@ -53,8 +55,16 @@ export function startAgentCalls(o: {
     logger,
     maxConcurrentCalls: config.limits.maxConcurrentCalls,
     maxCallSeconds: config.limits.maxCallSeconds,
+    ...(o.wrapLeg === undefined ? {} : { wrapLeg: o.wrapLeg }),
   });
-  const recorder = new CallRecorder({ storage, webhooks: o.webhooks, logger, metrics: o.metrics, ...(o.controlUrl === undefined ? {} : { controlUrl: o.controlUrl }) });
+  const recorder = new CallRecorder({
+    storage,
+    webhooks: o.webhooks,
+    logger,
+    metrics: o.metrics,
+    storeContent: config.privacy.storeContent,
+    ...(o.controlUrl === undefined ? {} : { controlUrl: o.controlUrl }),
+  });
   manager.onCallEvent(recorder.onCallEvent);
   const apiCalls = new ApiCalls({ manager, builder, storage, recorder, dial: o.dial, logger });
   logger.info({ agents: config.agents.map((a) => ({ name: a.name, llm: a.llm.provider, stt: a.stt.providers, tts: a.tts.providers })) }, 'agents ready');
