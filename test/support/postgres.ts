@@ -6,7 +6,8 @@
  * PostgreSQL refuses to run as root: as root, initdb and the server run as `nobody` through `setpriv`
  * (which execs, so the PID we hold is the postmaster's) and the temporary directory is handed to that
  * user. `stop()` asks for a fast shutdown (SIGINT: clients are disconnected), SIGKILL after a grace, then
- * removes the directory. The server is a ManagedProcess, so `stopAllProcesses()` catches a leftover.
+ * removes the directory. The server is a ManagedProcess, so `stopAllProcesses()` catches a leftover, and
+ * it gets SIGINT from the kernel if the process that started it dies first (parent-death signal).
  */
 import { randomBytes } from 'node:crypto';
 import { chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -72,9 +73,13 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
+/**
+ * Through setpriv, which execs (the PID is the command's): as `nobody` when we are root, and with a
+ * parent-death signal, so a server whose test process dies without stopping it shuts down (SIGINT: fast).
+ */
 function asUser(root: boolean, command: string, args: readonly string[]): { command: string; args: string[] } {
-  if (!root) return { command, args: [...args] };
-  return { command: 'setpriv', args: [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', command, ...args] };
+  const user = root ? [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'] : [];
+  return { command: 'setpriv', args: [...user, '--pdeathsig', 'SIGINT', '--', command, ...args] };
 }
 
 /**
