@@ -1,43 +1,22 @@
 /**
  * Runs INSIDE a fresh network and PID namespace (started by cluster.test.ts; not a test file itself): the
- * whole deployment of docs/deploy.md on loopback addresses —
- *
- *   PostgreSQL 127.0.0.1:5432 (initdb in a temporary directory)
- *   Kamailio   127.0.0.1:5060 with config/kamailio.cfg (dispatcher, OPTIONS probing, failover)
- *   node-1..3  127.0.0.2..4: SIP :5060, HTTP :8080 (publicUrl), the same database, one token secret
- *
- * and then the run: 15 calls from SIPp through Kamailio; the REST API of node 1 lists them all, hangs up
- * one that node 3 holds, and hands out a control URL for another (pointing at node 3) whose socket is
- * opened on node 1 anyway and relayed; node 2 gets SIGTERM while its calls are up and 15 more calls
- * start. It prints one line `CLUSTER_REPORT {json}` with what it saw; the test asserts on it. Everything
- * it started is stopped before it exits (and the PID namespace takes anything left with it).
+ * deployment of cluster-deployment.ts (PostgreSQL, Kamailio with config/kamailio.cfg, node-1..3 on
+ * 127.0.0.2..4), then the run: 15 calls from SIPp through Kamailio; the REST API of node 1 lists them all,
+ * hangs up one that node 3 holds, and hands out a control URL for another (pointing at node 3) whose socket
+ * is opened on node 1 anyway and relayed; node 2 gets SIGTERM while its calls are up and 15 more calls
+ * start. It prints one line `CLUSTER_REPORT {json}` with what it saw; the test asserts on it. Everything it
+ * started is stopped before it exits (and the PID namespace takes anything left with it).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startGatewayProcess, type GatewayProcess } from '../../support/gateway-process.ts';
-import { startPostgres, type PostgresServer } from '../../support/postgres.ts';
-import { runKamailio, type KamailioPeer } from '../../support/sip-peers/kamailio.ts';
 import { stopAllProcesses } from '../../support/sip-peers/managed-process.ts';
 import { describeSippResult, sippPassed, startSipp, type SippPeer, type SippResult } from '../../support/sip-peers/sipp.ts';
 import { WsTestClient } from '../../support/ws-test-client.ts';
+import { startDeployment, type CallRow, type Deployment } from './cluster-deployment.ts';
 
 const SCENARIO = fileURLToPath(new URL('./uac-cluster.xml', import.meta.url));
-const KAMAILIO_CFG = fileURLToPath(new URL('../../../config/kamailio.cfg', import.meta.url));
-const API_KEY = 'cluster-test-key-0123456789';
-const TOKEN_SECRET = randomBytes(32).toString('base64url');
 const CALLS_PER_WAVE = Number(process.argv[2] ?? '15');
 
-export interface CallRow {
-  readonly id: string;
-  readonly state: string;
-  readonly nodeId: string | null;
-  readonly endReason: string | null;
-  readonly answeredAt: string | null;
-  readonly createdAt: string;
-}
+export type { CallRow } from './cluster-deployment.ts';
 
 export interface ClusterReport {
   readonly ok: boolean;
@@ -67,22 +46,6 @@ function log(msg: string): void {
   process.stderr.write(`[cluster ${new Date().toISOString().slice(11, 23)}] ${msg}\n`);
 }
 
-async function api(node: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`http://127.0.0.${node + 1}:8080${path}`, {
-    method,
-    headers: { 'x-api-key': API_KEY, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
-}
-
-async function listCalls(node: number, query = ''): Promise<CallRow[]> {
-  const r = await api(node, 'GET', `/calls?limit=100${query}`);
-  if (r.status !== 200) throw new Error(`GET /calls on node ${node}: ${r.status} ${JSON.stringify(r.body)}`);
-  return (r.body as { items: CallRow[] }).items;
-}
-
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -91,49 +54,6 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-function startNode(i: number, pg: PostgresServer): Promise<GatewayProcess> {
-  const ip = `127.0.0.${i + 1}`;
-  return startGatewayProcess({
-    sipPort: 5060,
-    rtp: { portMin: 20_000, portMax: 20_999 },
-    startTimeoutMs: 60_000,
-    timeoutMs: 600_000,
-    config: {
-      log: { level: 'info' },
-      sip: {
-        listen: [{ transport: 'udp', host: ip, port: 5060 }],
-        echo: false,
-        unknownSource: 'reject',
-        // Every INVITE comes from the proxy.
-        trunks: [{ name: 'proxy', cidrs: ['127.0.0.1/32'] }],
-      },
-      rtp: { host: ip, portMin: 20_000, portMax: 20_999 },
-      http: { enabled: true, host: ip, port: 8080, publicUrl: `http://${ip}:8080`, apiKeys: [API_KEY], tokenSecret: TOKEN_SECRET },
-      vad: { engine: 'energy' },
-      storage: { driver: 'postgres', url: pg.url, password: pg.password, schema: 'callroom', poolSize: 5 },
-      cluster: { nodeId: `node-${i}`, heartbeatMs: 500, nodeTimeoutMs: 5_000, commandTimeoutMs: 3_000 },
-      agents: [{ name: 'cluster', greeting: 'Hello from the cluster.' }],
-    },
-  });
-}
-
-/** config/kamailio.cfg as shipped, with this run's addresses and list defined ahead of its defaults. */
-async function startProxy(dir: string, backends: readonly string[]): Promise<KamailioPeer> {
-  const list = join(dir, 'dispatcher.list');
-  await writeFile(list, `${backends.map((b) => `1 ${b}`).join('\n')}\n`);
-  const shipped = await readFile(KAMAILIO_CFG, 'utf8');
-  const defines = [
-    '#!define SIP_LISTEN_UDP udp:127.0.0.1:5060',
-    '#!define SIP_LISTEN_TCP tcp:127.0.0.1:5060',
-    `#!define DISPATCHER_LIST "${list}"`,
-    '#!define PING_FROM "sip:dispatcher@127.0.0.1:5060"',
-    '#!define PING_INTERVAL 1',
-    '#!define SIP_ALIAS "127.0.0.1:5060"',
-  ];
-  const [first, ...rest] = shipped.split('\n');
-  return runKamailio({ backends, port: 5060, config: [first, ...defines, ...rest].join('\n'), timeoutMs: 600_000 });
 }
 
 function wave(calls: number): Promise<SippPeer> {
@@ -159,20 +79,12 @@ async function main(): Promise<ClusterReport> {
     timings[name] = Date.now() - t0;
     log(name);
   };
-  const dir = await mkdtemp(join(tmpdir(), 'callroom-cluster-'));
-  let pg: PostgresServer | undefined;
-  let proxy: KamailioPeer | undefined;
-  const nodes: GatewayProcess[] = [];
+  let d: Deployment | undefined;
   try {
-    pg = await startPostgres({ host: '127.0.0.1', port: 5432 });
-    mark('postgres ready');
-    // All three at once on an empty database: the migrations take turns under the advisory lock.
-    nodes.push(...(await Promise.all([1, 2, 3].map((i) => startNode(i, pg as PostgresServer)))));
-    mark('nodes ready');
-    proxy = await startProxy(dir, ['sip:127.0.0.2:5060', 'sip:127.0.0.3:5060', 'sip:127.0.0.4:5060']);
-    mark('kamailio ready');
-    // The first probes have answered (1 s interval): every node is active in the dispatcher.
-    await new Promise((r) => setTimeout(r, 1_500));
+    // All three nodes start at once on the empty database: their migrations take turns under the advisory lock.
+    d = await startDeployment();
+    const { pg, proxy, nodes, api, listCalls } = d;
+    mark('deployment ready');
 
     const first = await wave(CALLS_PER_WAVE);
     const firstStartedAt = Date.now();
@@ -214,7 +126,7 @@ async function main(): Promise<ClusterReport> {
     }
 
     // Node 2 is stopped while its calls are up; the second wave starts right away.
-    const node2 = nodes[1] as GatewayProcess;
+    const node2 = nodes[1] as (typeof nodes)[number];
     const sigtermAt = Date.now();
     node2.process.kill('SIGTERM');
     const second = await wave(CALLS_PER_WAVE);
@@ -268,11 +180,8 @@ async function main(): Promise<ClusterReport> {
       stops,
     };
   } finally {
-    for (const n of nodes) if (n.process.running) await n.stop(15_000).catch((err: unknown) => log(`node stop: ${String(err).slice(0, 500)}`));
-    await proxy?.stop();
-    await pg?.stop();
+    await d?.stop();
     await stopAllProcesses();
-    await rm(dir, { recursive: true, force: true });
     log('cleaned up');
   }
 }
