@@ -106,7 +106,8 @@ describe('speech-to-speech over SIP (G.722) with Gemini Live, built from config'
     await talk;
     await sleep(500);
     // Nothing of the answer after the cut but what was already in the phone's jitter buffer.
-    const lateTone = phone.frames.filter((f) => f.at > cutAt + 150 && f.rms > 1000).length;
+    // (The phone's jitter buffer holds up to a few hundred ms on a loaded machine.)
+    const lateTone = phone.frames.filter((f) => f.at > cutAt + 300 && f.rms > 1000).length;
     expect(lateTone).toBe(0);
     expect(fake.connections[0]?.turns[0]).toMatchObject({ status: 'interrupted' });
     const cut = events().find((e) => e.type === 'transcript' && e.role === 'assistant' && e.final);
