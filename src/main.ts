@@ -30,6 +30,11 @@ import { controlTokenSecret, controlUrl } from './transports/ws/control-tokens.t
 import { attachWebSocketEndpoints, DEFAULT_CONTROL_PATH, DEFAULT_JOIN_PATH, type JoinCall, type WebSocketEndpoints } from './transports/ws/ws-endpoints.ts';
 import { startTelephonyBridges, type TelephonyBridges } from './transports/telephony/telephony-bridges.ts';
 import { refuseUnknownUpgrades } from './transports/upgrade-fallback.ts';
+import { Readiness, writableDir } from './api/readiness.ts';
+import { registerRecordingRoutes } from './api/routes/recordings.ts';
+import { RecordingStore } from './call/recording/recording-store.ts';
+import { registerCallMetrics, type CallMetrics } from './wiring/call-metrics.ts';
+import { startTracing, type CallTracing } from './wiring/call-tracing.ts';
 
 /** A running gateway: everything `serve` started, and how to stop it. */
 export interface Gateway {
@@ -40,6 +45,11 @@ export interface Gateway {
   readonly sip: SipUserAgent;
   /** The live calls (undefined in echo mode). */
   readonly calls: CallManager | undefined;
+  /**
+   * Take no new calls (SIP and OPTIONS 503, REST 503, no WebSocket joins, /readyz false), let the live ones
+   * finish for `drain.timeoutSeconds`, then end them with the goodbye. Resolves when no call is left.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,6 +59,9 @@ export interface Gateway {
  */
 export async function startGateway(config: Config, logger: Logger = createLogger(config.log)): Promise<Gateway> {
   const closers: Array<() => Promise<void>> = [];
+  /** What stops taking new calls when the gateway drains (besides the call manager). */
+  const drainers: Array<() => void> = [];
+  let draining = false;
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   logger.info({ config: redactConfig(config) }, 'starting callroom');
@@ -105,6 +118,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       const base = httpBase();
       return base === undefined ? undefined : controlUrl(base, controlTokens.issue(callId).token, callId);
     };
+    // Recordings and transcripts are personal data: privacy.storeContent off means no recording at all.
+    const recordings = config.privacy.storeContent && !config.sip.echo ? await RecordingStore.open({ ...config.recording, logger: logger.child({ component: 'recording' }), onWriteError: () => callMetrics?.recordingWriteFailed() }) : undefined;
+    if (recordings !== undefined) closers.push(() => recordings.close());
+    let callMetrics: CallMetrics | undefined;
+    // Traces are exported after the calls' last spans: closed after the calls (closers run in reverse).
+    let tracing: CallTracing | undefined;
+    closers.push(async () => tracing?.close());
     let startCall: StartCall;
     let callsPort: CallsPort;
     let joinCall: JoinCall;
@@ -122,8 +142,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         metrics,
         logger,
         controlUrl: controlUrlFor,
+        wrapLeg: (leg, call) => (recordings !== undefined && (call.agent.spec.record ?? config.recording.enabled) ? recordings.record(call.callId, leg) : leg),
       });
       closers.push(() => agents.close());
+      callMetrics = registerCallMetrics({ registry: metrics, calls: agents.manager, vad: config.vad.engine, sip: ua, ...(recordings === undefined ? {} : { recordings }) });
+      if (config.tracing.enabled) tracing = startTracing(config.tracing, agents.manager, logger);
       calls = agents.manager;
       startCall = agents.manager.startCall;
       joinCall = agents.manager.join;
@@ -135,6 +158,16 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       { endpoints: ua.endpoints().map((e) => ({ transport: e.transport, address: e.bound.address, port: e.bound.port })), echo: config.sip.echo },
       'sip listening',
     );
+    // /readyz: listeners bound, models loaded (start finished), storage answering and writable, not draining.
+    const readiness = new Readiness({
+      listeners: () => ua.endpoints().length > 0 && (http === undefined || http.server.listening),
+      models: () => ready,
+      storage: async () => (await storage.calls.get('readyz-probe'), true),
+      ...(config.storage.driver === 'sqlite' ? { storageWritable: writableDir(config.storage.dataDir) } : {}),
+      ...(recordings === undefined ? {} : { recordingsWritable: writableDir(recordings.dir) }),
+      notDraining: () => !draining,
+    });
+    drainers.push(() => readiness.invalidate());
     if (config.http.enabled) {
       let ws: WebSocketEndpoints | undefined;
       let telephony: TelephonyBridges | undefined;
@@ -143,7 +176,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
         port: config.http.port,
         logger,
         metrics,
-        ready: () => ready,
+        ready: () => readiness.report(),
         version: VERSION,
         api: {
           storage,
@@ -183,8 +216,10 @@ export async function startGateway(config: Config, logger: Logger = createLogger
           telephony = await startTelephonyBridges({ settings: config.telephony, server: app.server, startCall, pacer, logger });
           const served = new Set([DEFAULT_JOIN_PATH, DEFAULT_CONTROL_PATH, ...config.telephony.endpoints.map((e) => e.path)]);
           refuseUnknownUpgrades(app.server, (path) => served.has(path));
+          await registerRecordingRoutes(app, { apiKeys: config.http.apiKeys, recordings, logger });
         },
       });
+      drainers.push(() => ws?.drain());
       const app = http;
       closers.push(() => app.close());
       // Open WebSocket and bridged calls end before the HTTP server closes (closers run in reverse).
@@ -209,6 +244,15 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     vad,
     sip,
     calls,
+    async drain() {
+      if (draining) return;
+      draining = true;
+      logger.info({ calls: calls?.activeCount ?? 0, timeoutSeconds: config.drain.timeoutSeconds }, 'draining: no new calls');
+      sip.drain(config.drain.retryAfterSeconds);
+      for (const d of drainers) d();
+      await calls?.drainFor({ timeoutMs: config.drain.timeoutSeconds * 1000, goodbye: config.drain.goodbye, goodbyeMaxMs: config.drain.goodbyeMaxSeconds * 1000 });
+      logger.info('drained');
+    },
     async close() {
       if (closed) return;
       closed = true;

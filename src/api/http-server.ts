@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.ts';
 import type { ApiOptions } from './api-options.ts';
 import { isLoopbackHost } from './auth.ts';
+import type { ReadyReport } from './readiness.ts';
 import { registerApi } from './register-api.ts';
 
 export interface HttpServerOptions {
@@ -11,8 +12,8 @@ export interface HttpServerOptions {
   port: number;
   logger: Logger;
   metrics: Registry;
-  /** Reports whether the gateway is ready to take calls (for /readyz). */
-  ready: () => boolean;
+  /** Whether the gateway is ready to take calls (for /readyz): a flag, or a report of named checks. */
+  ready: () => boolean | ReadyReport | Promise<boolean | ReadyReport>;
   version: string;
   /** The REST API (agents, tools, calls, webhooks, /openapi.json, /docs); absent: health and metrics only. */
   api?: ApiOptions;
@@ -62,8 +63,9 @@ export async function createHttpApp(options: HttpServerOptions): Promise<HttpApp
   });
   app.get('/healthz', async () => ({ status: 'ok', version: options.version }));
   app.get('/readyz', async (_req, reply) => {
-    const ready = options.ready();
-    return reply.code(ready ? 200 : 503).send({ ready });
+    const r = await options.ready();
+    const report = typeof r === 'boolean' ? { ready: r } : r;
+    return reply.code(report.ready ? 200 : 503).send(report);
   });
   app.get('/metrics', async (_req, reply) => {
     const body = await options.metrics.metrics();

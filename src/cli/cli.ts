@@ -4,11 +4,16 @@ import { redactConfig } from '../config/redact.ts';
 import { ConfigError, errorMessage } from '../core/errors.ts';
 import { startGateway } from '../main.ts';
 import { VERSION } from '../version.ts';
+import { CALLS_USAGE, callsCommand } from './calls-command.ts';
 
 const USAGE = `usage:
   callroom serve [--config FILE]     run the gateway (default config/default.yaml)
   callroom config check FILE         validate a config file and print it with secrets hidden
-  callroom version                   print the version`;
+${CALLS_USAGE}
+  callroom version                   print the version
+
+serve: SIGTERM or SIGINT drains (no new calls, live calls finish up to drain.timeoutSeconds, then a goodbye
+and BYE), flushes records, recordings and webhooks, and exits 0; a second signal exits at once.`;
 
 /** Entry point of the `callroom` command. Returns the process exit code for one-shot commands. */
 export async function runCli(argv: readonly string[]): Promise<number> {
@@ -22,6 +27,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return configCommand(rest);
     case 'serve':
       return serveCommand(rest);
+    case 'calls':
+      return callsCommand(rest, (t) => process.stdout.write(t), (t) => process.stderr.write(t));
     case undefined:
     case 'help':
     case '--help':
@@ -58,6 +65,7 @@ async function serveCommand(args: readonly string[]): Promise<number> {
     return 2;
   }
   let gateway;
+  let forceAfterMs = 60_000;
   // A signal while starting (loading models takes a moment) is honoured once the start completes.
   let early: NodeJS.Signals | undefined;
   const onEarly = (signal: NodeJS.Signals): void => {
@@ -67,6 +75,8 @@ async function serveCommand(args: readonly string[]): Promise<number> {
   process.on('SIGTERM', onEarly);
   try {
     const config = await loadConfig(file);
+    // The drain, the goodbyes and the final flushes, with room to spare; past that the process gives up.
+    forceAfterMs = (config.drain.timeoutSeconds + config.drain.goodbyeMaxSeconds + 30) * 1000;
     gateway = await startGateway(config);
   } catch (err) {
     if (err instanceof ConfigError) return reportConfigError(err);
@@ -87,19 +97,34 @@ async function serveCommand(args: readonly string[]): Promise<number> {
     const keepAlive = setInterval(() => {}, 1 << 30);
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) return;
+      if (stopping) {
+        // A second signal: the operator does not want to wait for the drain.
+        started.logger.warn({ signal }, 'second signal: exiting now');
+        resolve(1);
+        return;
+      }
       stopping = true;
       started.logger.info({ signal }, 'shutting down');
-      const force = setTimeout(() => resolve(1), 10_000);
+      const force = setTimeout(() => {
+        started.logger.error({ afterMs: forceAfterMs }, 'shutdown did not finish: exiting');
+        resolve(1);
+      }, forceAfterMs);
       force.unref();
-      void started.close().then(() => {
+      void (async () => {
+        try {
+          await started.drain();
+        } catch (err) {
+          started.logger.warn({ err: errorMessage(err) }, 'drain failed: closing');
+        }
+        await started.close();
+      })().then(() => {
         clearTimeout(force);
         clearInterval(keepAlive);
         resolve(0);
       });
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
 }
 
