@@ -90,7 +90,7 @@ describe('speech-to-speech over SIP (PCMU) with OpenAI Realtime', () => {
     }
     expect(got.length % 160).toBe(0);
     expect(got.length).toBeGreaterThan(question.length);
-    expect(concealed).toBeLessThanOrEqual(3);
+    expect(concealed).toBeLessThanOrEqual(Math.max(3, 0.05 * (got.length / 160)));
     expect(expected).toBeGreaterThan(question.length / 160);
     // Out: the model's bytes, unchanged and in order (the wait above); all of them unless a stall of this
     // machine made the RTP stack drop stale packets.
@@ -177,7 +177,7 @@ describe('speech-to-speech over SIP (PCMU) with OpenAI Realtime', () => {
     expect(indexOfBytes(got, question.subarray(question.findIndex((b) => b < 0xf0)))).toBeGreaterThanOrEqual(0);
     expect(got.length).toBeGreaterThan(question.length * 0.8);
     expect(got.length).toBeLessThan(question.length + 8 * 1200);
-    expect(events()).toContainEqual(expect.objectContaining({ type: 'turn' }));
+    await until(() => events().some((e) => e.type === 'turn'), 5000, 'the turn timing');
   });
 
   it("manual turns: Callroom's VAD hearing the caller over the answer cancels and truncates it", async () => {
