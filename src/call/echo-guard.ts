@@ -130,7 +130,9 @@ export class EchoGuard {
     for (let lag = 0; lag <= this.#s.maxDelayMs; lag += FRAME_MS / 2) {
       const diffs: number[] = [];
       for (let k = 0; k < ts.length; k++) {
-        const y = this.#out.at((ts[k] as number) - lag + FRAME_MS / 2);
+        // Against the loudest of our frames within a frame or so of that delay: arrival times jitter (jitter
+        // buffers, a busy event loop), and an echo is never louder than what we sent around then.
+        const y = this.#out.maxAround((ts[k] as number) - lag + FRAME_MS / 2, 30);
         if (y !== undefined && y >= VOICED_DB) diffs.push((xs[k] as number) - y);
       }
       if (diffs.length < Math.ceil(xs.length * 0.75)) continue;
@@ -141,31 +143,31 @@ export class EchoGuard {
     }
     const echo = best ?? quiet;
     if (echo === undefined) return false;
-    this.#echo = { lagMs: echo.lag, attenuationDb: echo.d };
+    // The echo path's attenuation, smoothed over what was recognised (its delay may be misjudged; its level not).
+    const prev = this.#echo?.attenuationDb;
+    this.#echo = { lagMs: echo.lag, attenuationDb: prev === undefined ? echo.d : 0.7 * prev + 0.3 * echo.d };
     return true;
   }
 
   /**
    * While an echo is heard: whether the caller's latest voiced audio (100 ms) stands `marginDb` or more above
-   * what the echo recognised last would bring at its delay — someone talking over the echo, not the echo.
+   * the loudest the echo could be — our loudest audio over every delay it may have, at the echo's attenuation.
+   * A pure echo never does, whatever its exact delay; someone talking at a normal level over it does.
    */
-  louderThanEcho(nowMs: number, marginDb = 8): boolean {
-    const echo = this.#echo;
-    if (echo === undefined) return true;
-    // At every delay near the echo's (it drifts by a frame or so), against the loudest of our frames nearby:
-    // an echo is never louder than that, someone talking is.
-    for (let lag = Math.max(0, echo.lagMs - 40); lag <= echo.lagMs + 40; lag += FRAME_MS / 2) {
-      const diffs: number[] = [];
-      for (let k = 1; k <= this.#in.count; k++) {
-        const i = (this.#in.head - k + RING) % RING;
-        const t = this.#in.t[i] as number;
-        if (t < nowMs - 100 - FRAME_MS) break;
-        const x = this.#in.db[i] as number;
-        if (x >= VOICED_DB) diffs.push(x - (this.#out.maxAround(t - lag + FRAME_MS / 2, 30) ?? 0));
-      }
-      if (diffs.length < 3 || mean(diffs) < echo.attenuationDb + marginDb) return false;
+  louderThanEcho(nowMs: number, marginDb = 4): boolean {
+    const attenuation = Math.min(-this.#s.attenuationDb, this.#echo?.attenuationDb ?? -10);
+    const xs: number[] = [];
+    for (let k = 1; k <= this.#in.count; k++) {
+      const i = (this.#in.head - k + RING) % RING;
+      const t = this.#in.t[i] as number;
+      if (t < nowMs - 100 - FRAME_MS) break;
+      const x = this.#in.db[i] as number;
+      if (x >= VOICED_DB) xs.push(x);
     }
-    return true;
+    if (xs.length < 3) return false;
+    const loudest = this.#out.maxAround(nowMs - 100 - this.#s.maxDelayMs / 2, this.#s.maxDelayMs / 2 + 100);
+    if (loudest === undefined) return true;
+    return mean(xs) >= loudest + attenuation + marginDb;
   }
 }
 

@@ -4,43 +4,21 @@
  * caller said. Things that are not the caller talking do not interrupt: a noise burst, a cough-like
  * transient, and the agent's own voice coming back at -10 dB after 100-300 ms.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/core/logger.ts';
-import { FliteTts } from '../../../src/providers/flite/flite-tts.ts';
+import { describe, expect, it } from 'vitest';
 import { ScriptedLlm } from '../../../src/providers/mock/scripted-llm.ts';
-import { PocketsphinxStt } from '../../../src/providers/pocketsphinx/pocketsphinx-stt.ts';
-import { SileroVad } from '../../../src/vad/silero-vad.ts';
-import { loadSpeech, startCallHarness, type CallHarness, type Phone } from '../../support/call-harness.ts';
+import { loadSpeech, startCallHarness, type Phone } from '../../support/call-harness.ts';
+import { useOfflineSpeech } from '../../support/offline-speech.ts';
 import { testAgent } from '../../support/test-agent.ts';
 
 const LONG =
   'Your order left our warehouse this morning. It is travelling with our courier and should reach you tomorrow before noon. ' +
   'You will get a text message with a tracking link. If nobody is home, the courier will leave it with a neighbour or at the nearest pickup point.';
 
-let vad: SileroVad;
-let stt: PocketsphinxStt;
-let tts: FliteTts;
-let harness: CallHarness | undefined;
-
-beforeAll(async () => {
-  vad = await SileroVad.load({ version: 'v5' });
-  stt = new PocketsphinxStt({ logger: silentLogger(), maxQueueMs: 600_000 });
-  tts = new FliteTts({ voice: 'kal16' });
-  return async () => {
-    await vad.close();
-    await stt.close();
-    await tts.close();
-  };
-});
-
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
+const offline = useOfflineSpeech();
 
 async function callWithLongReply(llm: ScriptedLlm): Promise<{ phone: Phone; replyStart: number }> {
-  harness = await startCallHarness({ agent: testAgent({ llm, stt: [stt], tts: [tts] }), vad });
-  const phone = await harness.dial();
+  offline.harness = await startCallHarness({ agent: testAgent({ llm, stt: [offline.speech.stt], tts: [offline.speech.tts] }), vad: offline.speech.vad });
+  const phone = await offline.harness.dial();
   await phone.leg.answer();
   await phone.silence(300);
   const asked = performance.now();
@@ -75,7 +53,7 @@ describe('barge-in over SIP (G.722)', () => {
     expect(loudBetween(phone, onset + 400, playAt + 2500)).toBe(0);
 
     await phone.waitForReply({ after: playAt + 2600 });
-    expect(harness?.events.some((e) => e.event.type === 'barge_in')).toBe(true);
+    expect(offline.harness?.events.some((e) => e.event.type === 'barge_in')).toBe(true);
     // The model's next request holds the reply cut to what the caller heard, then what the caller said.
     const next = llm.requests[1];
     const messages = next?.messages ?? [];
@@ -88,7 +66,7 @@ describe('barge-in over SIP (G.722)', () => {
     const said = messages[messages.length - 1];
     expect(said?.role).toBe('user');
     expect(said?.content).toMatch(/cancel/);
-    const interrupted = harness?.events.map((e) => e.event).find((e) => e.type === 'transcript' && e.role === 'assistant' && e.interrupted === true);
+    const interrupted = offline.harness?.events.map((e) => e.event).find((e) => e.type === 'transcript' && e.role === 'assistant' && e.interrupted === true);
     expect(interrupted).toMatchObject({ text: heard.trim() });
   });
 
@@ -101,7 +79,7 @@ describe('barge-in over SIP (G.722)', () => {
     await phone.play(loadSpeech('cancel-subscription-slt.wav', 16000), 16000);
     phone.noEcho();
     await phone.waitForReply({ after: playAt + 2600 });
-    expect(harness?.events.filter((e) => e.event.type === 'barge_in')).toHaveLength(1);
+    expect(offline.harness?.events.filter((e) => e.event.type === 'barge_in')).toHaveLength(1);
     expect(llm.requests[1]?.messages.at(-1)?.content).toMatch(/cancel/);
   });
 
@@ -125,9 +103,9 @@ describe('barge-in over SIP (G.722)', () => {
       }
       await phone.waitForReply({ after: replyStart + 2000, quietMs: 1500, timeoutMs: 30_000 });
       phone.noEcho();
-      expect(harness?.events.filter((e) => e.event.type === 'barge_in')).toEqual([]);
+      expect(offline.harness?.events.filter((e) => e.event.type === 'barge_in')).toEqual([]);
       // The whole reply reached the caller: the turn's transcript is complete and not marked interrupted.
-      const said = harness?.events.map((e) => e.event).find((e) => e.type === 'transcript' && e.role === 'assistant' && e.final);
+      const said = offline.harness?.events.map((e) => e.event).find((e) => e.type === 'transcript' && e.role === 'assistant' && e.final);
       expect(said).toMatchObject({ text: LONG });
       expect(said).not.toHaveProperty('interrupted');
       expect(llm.requests).toHaveLength(1);

@@ -4,53 +4,35 @@
  * said while it runs); a failing cloud voice hands the reply to flite; a recogniser whose connection drops
  * is reconnected once, then the live call moves to pocketsphinx.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { silentLogger } from '../../../src/core/logger.ts';
 import { DeepgramStt } from '../../../src/providers/deepgram/deepgram-stt.ts';
 import { ElevenLabsHttpTts } from '../../../src/providers/elevenlabs/elevenlabs-http-tts.ts';
-import { FliteTts } from '../../../src/providers/flite/flite-tts.ts';
 import { ScriptedLlm } from '../../../src/providers/mock/scripted-llm.ts';
-import { PocketsphinxStt } from '../../../src/providers/pocketsphinx/pocketsphinx-stt.ts';
 import { ProviderError } from '../../../src/providers/provider-error.ts';
 import { TimeoutLlm } from '../../../src/providers/wrappers/with-timeout.ts';
 import { defineTool } from '../../../src/room/define-tool.ts';
 import type { LlmProvider, SttProvider, TtsProvider } from '../../../src/providers/types.ts';
 import type { Tool } from '../../../src/room/tool.ts';
 import type { AgentSpecInput } from '../../../src/config/agent-schema.ts';
-import { SileroVad } from '../../../src/vad/silero-vad.ts';
-import { loadSpeech, startCallHarness, type CallHarness, type Phone } from '../../support/call-harness.ts';
+import { loadSpeech, startCallHarness, type Phone } from '../../support/call-harness.ts';
+import { useOfflineSpeech } from '../../support/offline-speech.ts';
 import { FakeDeepgramServer } from '../../support/fake-deepgram-server.ts';
 import { FakeElevenLabsServer } from '../../support/fake-elevenlabs-server.ts';
 import { recognise } from '../../support/recognise.ts';
 import { testAgent } from '../../support/test-agent.ts';
 
-let vad: SileroVad;
-let stt: PocketsphinxStt;
-let tts: FliteTts;
-let harness: CallHarness | undefined;
+const offline = useOfflineSpeech();
 const stops: Array<() => Promise<void>> = [];
 
-beforeAll(async () => {
-  vad = await SileroVad.load({ version: 'v5' });
-  stt = new PocketsphinxStt({ logger: silentLogger(), maxQueueMs: 600_000 });
-  tts = new FliteTts({ voice: 'kal16' });
-  return async () => {
-    await vad.close();
-    await stt.close();
-    await tts.close();
-  };
-});
-
 afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
   for (const stop of stops.splice(0)) await stop();
 });
 
 async function call(o: { llm: LlmProvider; stt?: readonly SttProvider[]; tts?: readonly TtsProvider[]; tools?: Tool[]; spec?: Partial<AgentSpecInput> }): Promise<Phone> {
-  harness = await startCallHarness({ agent: testAgent({ llm: o.llm, stt: o.stt ?? [stt], tts: o.tts ?? [tts], ...(o.tools === undefined ? {} : { tools: o.tools }), ...(o.spec === undefined ? {} : { spec: o.spec }) }), vad });
-  const phone = await harness.dial();
+  offline.harness = await startCallHarness({ agent: testAgent({ llm: o.llm, stt: o.stt ?? [offline.speech.stt], tts: o.tts ?? [offline.speech.tts], ...(o.tools === undefined ? {} : { tools: o.tools }), ...(o.spec === undefined ? {} : { spec: o.spec }) }), vad: offline.speech.vad });
+  const phone = await offline.harness.dial();
   await phone.leg.answer();
   await phone.silence(200);
   return phone;
@@ -62,10 +44,10 @@ async function ask(phone: Phone, key: string, quietMs = 900): Promise<string> {
   const at = performance.now();
   await phone.leg.sendDtmf(key);
   await phone.waitForReply({ after: at, quietMs, timeoutMs: 20_000 });
-  return recognise(phone.recording().slice(from), 16000, stt);
+  return recognise(phone.recording().slice(from), 16000, offline.speech.stt);
 }
 
-const events = (): Array<Record<string, unknown> & { type: string }> => (harness?.events.map((e) => e.event) ?? []) as never;
+const events = (): Array<Record<string, unknown> & { type: string }> => (offline.harness?.events.map((e) => e.event) ?? []) as never;
 
 describe('provider faults mid-call', () => {
   it('a model error gets a spoken apology, and the next turn works', async () => {
@@ -82,9 +64,11 @@ describe('provider faults mid-call', () => {
     const slow = new ScriptedLlm({ turns: [[{ delayMs: 10_000 }, { text: 'too late' }], 'Back again.'] });
     const llm = new TimeoutLlm(slow, { firstResultMs: 800 });
     const phone = await call({ llm, spec: { apology: 'Sorry, I am having trouble right now.' } });
-    const t0 = performance.now();
     expect(await ask(phone, '1')).toMatch(/sorry/);
-    expect(performance.now() - t0).toBeLessThan(8000);
+    // The model was given up at its first-token deadline, long before its 10 s answer would have come.
+    const turn = events().find((e) => e.type === 'turn')?.['timing'] as { decidedMs: number } | undefined;
+    const failed = events().find((e) => e.type === 'llm_failed') as { atMs: number } | undefined;
+    expect((failed?.atMs ?? Infinity) - (turn?.decidedMs ?? 0)).toBeLessThan(3000);
     expect(await ask(phone, '2')).toMatch(/back again/);
     await phone.leg.hangup();
   });
@@ -100,7 +84,7 @@ describe('provider faults mid-call', () => {
     const phone = await call({ llm, tools: [hang], spec: { turn: { fillers: ['One moment please.'], fillerAfterMs: 500 } } });
     const heard = await ask(phone, '1', 2500);
     expect(heard).toMatch(/moment/);
-    expect(heard).toMatch(/too long/);
+    expect(heard).toMatch(/(too|to|two) long/);
     expect(events()).toContainEqual(expect.objectContaining({ type: 'tool_finished', name: 'lookup', outcome: 'timeout' }));
     await phone.leg.hangup();
   });
@@ -112,7 +96,7 @@ describe('provider faults mid-call', () => {
     el.faultsFor = () => ({ status: 500 });
     const cloud = new ElevenLabsHttpTts({ apiKey: 'el-key', baseUrl: el.baseUrl, voiceId: 'v1' });
     const llm = new ScriptedLlm({ turns: ['Your order has shipped.'] });
-    const phone = await call({ llm, tts: [cloud, tts] });
+    const phone = await call({ llm, tts: [cloud, offline.speech.tts] });
     expect(await ask(phone, '1')).toMatch(/order/);
     expect(el.requests.length).toBeGreaterThanOrEqual(1);
     expect(events()).toContainEqual(expect.objectContaining({ type: 'tts_failed', provider: 'elevenlabs', next: 'flite' }));
@@ -127,7 +111,7 @@ describe('provider faults mid-call', () => {
     dg.faultsFor = () => ({ dropAfterBytes: 32_000, dropCode: 1006 });
     const cloud = new DeepgramStt({ apiKey: 'dg-key', baseUrl: dg.baseUrl, reconnect: { attempts: 0 }, logger: silentLogger() });
     const llm = new ScriptedLlm({ fallback: (req) => `You said ${req.messages.at(-1)?.content ?? ''}.` });
-    const phone = await call({ llm, stt: [cloud, stt] });
+    const phone = await call({ llm, stt: [cloud, offline.speech.stt] });
     // Only speech reaches the recogniser (the speech gate): the caller talks until the call has moved on.
     const deadline = performance.now() + 20_000;
     while (!events().some((e) => e.type === 'stt' && (e['status'] as { provider?: string; type: string }).provider === 'pocketsphinx') && performance.now() < deadline) {

@@ -3,41 +3,19 @@
  * transferCall sends REFER and reports the NOTIFY outcome to the model, playDtmf sends RFC 4733 keys,
  * and the caller's keys reach the model as text.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/core/logger.ts';
-import { FliteTts } from '../../../src/providers/flite/flite-tts.ts';
+import { describe, expect, it } from 'vitest';
 import { ScriptedLlm } from '../../../src/providers/mock/scripted-llm.ts';
-import { PocketsphinxStt } from '../../../src/providers/pocketsphinx/pocketsphinx-stt.ts';
 import type { IncomingRefer } from '../../../src/sip/user-agent/index.ts';
-import { SileroVad } from '../../../src/vad/silero-vad.ts';
-import { startCallHarness, type CallHarness, type Phone } from '../../support/call-harness.ts';
+import { startCallHarness, type Phone } from '../../support/call-harness.ts';
+import { useOfflineSpeech } from '../../support/offline-speech.ts';
 import { recognise } from '../../support/recognise.ts';
 import { testAgent } from '../../support/test-agent.ts';
 
-let vad: SileroVad;
-let stt: PocketsphinxStt;
-let tts: FliteTts;
-let harness: CallHarness | undefined;
-
-beforeAll(async () => {
-  vad = await SileroVad.load({ version: 'v5' });
-  stt = new PocketsphinxStt({ logger: silentLogger(), maxQueueMs: 600_000 });
-  tts = new FliteTts({ voice: 'kal16' });
-  return async () => {
-    await vad.close();
-    await stt.close();
-    await tts.close();
-  };
-});
-
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
+const offline = useOfflineSpeech();
 
 async function call(llm: ScriptedLlm, options: { acceptRefer?: boolean } = {}): Promise<Phone> {
-  harness = await startCallHarness({ agent: testAgent({ llm, stt: [stt], tts: [tts] }), vad, ...options });
-  const phone = await harness.dial();
+  offline.harness = await startCallHarness({ agent: testAgent({ llm, stt: [offline.speech.stt], tts: [offline.speech.tts] }), vad: offline.speech.vad, ...options });
+  const phone = await offline.harness.dial();
   await phone.leg.answer();
   await phone.silence(200);
   return phone;
@@ -59,11 +37,11 @@ describe('system tools on a SIP call', () => {
     const lastAudio = phone.lastLoudAt();
     expect(lastAudio).toBeGreaterThan(0);
     expect(endedAt).toBeGreaterThanOrEqual(lastAudio);
-    expect(await recognise(phone.recording(), 16000, stt)).toMatch(/good ?bye/);
-    const events = harness?.events.map((e) => e.event) ?? [];
+    expect(await recognise(phone.recording(), 16000, offline.speech.stt)).toMatch(/good ?bye/);
+    const events = offline.harness?.events.map((e) => e.event) ?? [];
     expect(events).toContainEqual(expect.objectContaining({ type: 'dtmf', digit: '9' }));
     expect(events).toContainEqual({ type: 'hangup_cause', cause: 'agent-hangup', detail: 'caller is done' });
-    expect(await harness?.waitForEvent('ended')).toMatchObject({ end: { reason: 'local-hangup' } });
+    expect(await offline.harness?.waitForEvent('ended')).toMatchObject({ end: { reason: 'local-hangup' } });
   });
 
   for (const outcome of [200, 486] as const) {
@@ -86,7 +64,7 @@ describe('system tools on a SIP call', () => {
       await got.notify(outcome, outcome === 200 ? 'OK' : 'Busy Here');
       if (outcome === 200) {
         expect((await phone.leg.ended).reason).toBe('remote-hangup');
-        expect(await harness?.waitForEvent('ended')).toMatchObject({ end: { reason: 'transferred', transferredTo: target } });
+        expect(await offline.harness?.waitForEvent('ended')).toMatchObject({ end: { reason: 'transferred', transferredTo: target } });
       } else {
         await phone.waitForReply({ after: performance.now() - 100, quietMs: 800 });
         const result = llm.requests[1]?.messages.find((m) => m.role === 'tool');

@@ -9,14 +9,16 @@ const F = RATE / 50;
  * Play `agent` out from t=0 and feed `caller` back as the caller's audio, frame by frame on a 20 ms clock;
  * returns the echo verdict at each frame where the caller's audio is voiced.
  */
-function verdicts(agent: Int16Array, caller: Int16Array, from = 0): boolean[] {
+function verdicts(agent: Int16Array, caller: Int16Array, from = 0, jitterMs = 0): boolean[] {
   const g = new EchoGuard();
   const out: boolean[] = [];
+  let seed = 7;
+  const rand = (): number => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
   for (let i = 0; (i + 1) * F <= Math.min(agent.length, caller.length); i++) {
     const t = i * 20;
     g.noteOutbound(agent.subarray(i * F, (i + 1) * F), t);
     const c = caller.subarray(i * F, (i + 1) * F);
-    g.noteInbound(c, t + 20);
+    g.noteInbound(c, t + 20 + rand() * jitterMs);
     let e = 0;
     for (const v of c) e += v * v;
     if (t >= from && Math.sqrt(e / F) > 300) out.push(g.isEcho(t + 20));
@@ -47,10 +49,15 @@ describe('echo guard', () => {
     });
   }
 
+  it('still calls it echo when arrival times jitter by up to 20 ms (jitter buffers, a busy event loop)', () => {
+    expect(share(verdicts(agent, delayed(agent, 250, -10), 450, 20))).toBeGreaterThan(0.7);
+  });
+
   it('does not call a caller talking over the agent echo', () => {
     const padded = new Int16Array(agent.length);
     padded.set(caller.subarray(0, Math.min(caller.length, agent.length)), 0);
     expect(share(verdicts(agent, padded))).toBeLessThan(0.1);
+    expect(share(verdicts(agent, padded, 0, 20))).toBeLessThan(0.1);
     // With the agent's echo at -10 dB mixed in under the caller: where the caller's voice dominates the echo
     // (by 6 dB or more in a frame and the frames before), it is not called echo.
     const echo = delayed(agent, 150, -10);
