@@ -18,7 +18,7 @@ import { AbortedError, errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { RealtimeAudioFormat, RealtimeEvent, RealtimeSession, RealtimeSessionOptions, RealtimeSessionStats } from '../types.ts';
-import { AudioOutbox } from './audio-outbox.ts';
+import { AudioOutbox } from '../audio-outbox.ts';
 import { closeIsFinal, connectLive, GEMINI_LIVE, type LiveConnectHandlers, type LiveConnection, type LiveEndpoint } from './live-connect.ts';
 import { parseLiveMessage, type LiveAction } from './server-messages.ts';
 import { ModelTurns } from './model-turns.ts';

@@ -20,7 +20,7 @@ import type {
   RealtimeSessionOptions,
   RealtimeSessionStats,
 } from '../types.ts';
-import { AudioOutbox } from './audio-outbox.ts';
+import { AudioOutbox } from '../audio-outbox.ts';
 import { classifySocketError } from './connect-errors.ts';
 import { ResponseTracker } from './response-tracker.ts';
 import { parseServerEvent, type ServerEvent } from './server-events.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AudioOutbox } from '../../../../src/providers/openai-realtime/audio-outbox.ts';
+import { AudioOutbox } from '../../../src/providers/audio-outbox.ts';
 
 const bytes = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 
