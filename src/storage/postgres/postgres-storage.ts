@@ -84,6 +84,8 @@ export class PostgresStorage implements Storage {
   readonly schema: string;
   #schemaVersion = 0;
   readonly #db: PgDb;
+  /** Heartbeats and the registry on connections of their own: never queued behind a burst of record writes. */
+  readonly #control: PgDb;
 
   constructor(options: PostgresStorageOptions) {
     const now = options.now ?? Date.now;
@@ -94,7 +96,8 @@ export class PostgresStorage implements Storage {
     this.tools = new PgToolStore(db, now);
     this.webhooks = new PgWebhookStore(db, now);
     this.calls = new PgCallStore(db, options.nodeId);
-    this.nodes = new PgNodeStore(db, options.nodeId);
+    this.#control = new PgDb(pgConnectionConfig(options, 2), options.onConnectionError);
+    this.nodes = new PgNodeStore(this.#control, options.nodeId);
     let consumes = 0;
     this.joinTokens = {
       async consume(jti: string, expiresAt: number): Promise<boolean> {
@@ -120,7 +123,7 @@ export class PostgresStorage implements Storage {
   }
 
   async close(): Promise<void> {
-    await this.#db.close();
+    await Promise.all([this.#db.close(), this.#control.close()]);
   }
 }
 

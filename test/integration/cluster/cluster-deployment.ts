@@ -68,7 +68,7 @@ function startNode(n: number, pg: PostgresServer, tokenSecret: string, logLevel:
       http: { enabled: true, host: ip, port: 8080, publicUrl: `http://${ip}:8080`, apiKeys: [API_KEY], tokenSecret },
       vad: { engine: 'energy' },
       storage: { driver: 'postgres', url: pg.url, password: pg.password, schema: 'callroom', poolSize: 5 },
-      cluster: { nodeId: `node-${n}`, heartbeatMs: 500, nodeTimeoutMs: 5_000, commandTimeoutMs: 3_000 },
+      cluster: { nodeId: `node-${n}`, heartbeatMs: 500, nodeTimeoutMs: 15_000, commandTimeoutMs: 3_000 },
       agents: [{ name: 'cluster', greeting: GREETING }],
     },
   });
