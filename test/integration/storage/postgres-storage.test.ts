@@ -6,6 +6,7 @@
  * nodes racing for them.
  */
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../../../src/storage/open-storage.ts';
 import { migratePg, PG_MIGRATIONS } from '../../../src/storage/postgres/migrations.ts';
@@ -150,6 +151,35 @@ describe('PostgresStorage', () => {
       expect(results.filter(Boolean)).toHaveLength(10);
     } finally {
       await Promise.all(nodes.map((n) => n.close()));
+      await dropSchema(schema);
+    }
+  });
+
+  it('heartbeats are not queued behind record writes that fill the pool', async () => {
+    const schema = schemaName();
+    const s = await openPostgresStorage({ url: pg.url, password: pg.password, schema, nodeId: 'busy', poolSize: 2 });
+    const blocker = new Client({ connectionString: pg.urlWithPassword });
+    await blocker.connect();
+    try {
+      await s.nodes.register({ publicUrl: null, at: 1, staleBefore: 0, endReason: 'node-lost' });
+      // Another session holds the calls table: every record write waits, and they take the whole pool.
+      await blocker.query('BEGIN');
+      await blocker.query(`LOCK TABLE "${schema}".calls IN ACCESS EXCLUSIVE MODE`);
+      const writes = Array.from({ length: 6 }, (_, i) =>
+        s.calls.create({ id: `w${i}`, agentId: null, agentName: 'a', medium: { type: 'websocket', inputSampleRate: 8000, outputSampleRate: 8000 }, createdAt: 1 }).then(
+          () => 'written',
+          (err: unknown) => String(err),
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const started = Date.now();
+      expect(await s.nodes.heartbeat(2)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1_000);
+      await blocker.query('COMMIT');
+      expect(await Promise.all(writes)).toEqual(Array.from({ length: 6 }, () => 'written'));
+    } finally {
+      await blocker.end();
+      await s.close();
       await dropSchema(schema);
     }
   });
