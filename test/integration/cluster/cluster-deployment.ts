@@ -27,6 +27,7 @@ export interface CallRow {
   readonly nodeId: string | null;
   readonly endReason: string | null;
   readonly answeredAt: string | null;
+  readonly endedAt: string | null;
   readonly createdAt: string;
 }
 

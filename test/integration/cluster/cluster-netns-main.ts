@@ -29,7 +29,7 @@ export interface ClusterReport {
     | { readonly callId: string; readonly controlUrl: string; readonly messages: readonly string[]; readonly hangupEnded: boolean }
     | undefined;
   readonly sigtermAt: number;
-  readonly node2Exit: { readonly exitCode: number | null; readonly signal: string | null } | undefined;
+  readonly node2Exit: { readonly exitCode: number | null; readonly signal: string | null; readonly at: number } | undefined;
   readonly waves: ReadonlyArray<{ readonly passed: boolean; readonly callIds: readonly string[]; readonly description: string; readonly startedAt: number }>;
   /** Every record at the end, read through node 3's API. */
   readonly records: readonly CallRow[];
@@ -132,7 +132,8 @@ async function main(): Promise<ClusterReport> {
     const second = await wave(CALLS_PER_WAVE);
     const secondStartedAt = Date.now();
     mark('node 2 SIGTERM, second wave started');
-    const [r1, r2, exit2] = await Promise.all([first.done, second.done, node2.process.exited]);
+    const node2Exited = node2.process.exited.then((e) => ({ ...e, at: Date.now() }));
+    const [r1, r2, exit2] = await Promise.all([first.done, second.done, node2Exited]);
     mark('both waves done');
 
     // Records are written as calls end: give the last writes a moment, then read everything.
@@ -167,7 +168,7 @@ async function main(): Promise<ClusterReport> {
       hungUp,
       control,
       sigtermAt,
-      node2Exit: { exitCode: exit2.exitCode, signal: exit2.signal },
+      node2Exit: { exitCode: exit2.exitCode, signal: exit2.signal, at: exit2.at },
       waves: [
         { passed: sippPassed(r1), callIds: callIdsOf(r1), description: describeSippResult(r1).slice(-3000), startedAt: firstStartedAt },
         { passed: sippPassed(r2), callIds: callIdsOf(r2), description: describeSippResult(r2).slice(-3000), startedAt: secondStartedAt },
