@@ -23,7 +23,7 @@
  * per level: those, the phone-to-phone figures, packets lost, CPU of the gateway and the peer, event-loop lag,
  * the machine's load and what else was running.
  *
- * First one call for 20 s (an answer of 200 ms every 500 ms, for samples), then the levels.
+ * First one call for 30 s (an answer of 200 ms every 300 ms: 100 first deltas), then the levels.
  * Run alone: `npx node bench/realtime-calls.bench.ts [levels=100,300,500,700]` (a few minutes; BENCH_PROGRESS=1
  * prints progress).
  */
@@ -52,7 +52,7 @@ const PEER_FLAG = '--realtime-calls-peer';
 const DEFAULT_LEVELS = [100, 200, 300, 400, 500, 600, 700, 800, 1000];
 const MEASURE_MS = 8000;
 /** The one-call latency run: short answers often, for enough samples of each answer's first delta. */
-const LATENCY = { ms: 20_000, answerEveryMs: 500, answerMs: 200 } as const;
+const LATENCY = { ms: 30_000, answerEveryMs: 300, answerMs: 200 } as const;
 const LIMIT_P99_MS = 20;
 
 const progress = (msg: string): void => {
