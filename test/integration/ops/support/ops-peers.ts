@@ -127,3 +127,75 @@ export async function writeByeWaitScenario(dir: string, audioFile: string): Prom
   await writeFile(file, xml);
   return file;
 }
+
+/**
+ * Send one INVITE (PCMU offer) from 127.0.0.1 to `port` and return its final status; a non-2xx final is
+ * ACKed (RFC 3261 §17.1.1.3) so the server transaction ends. For refusals: over the call limit, draining.
+ */
+export async function sipInvite(port: number, user = 'demo', timeoutMs = 5000): Promise<{ status: number; text: string }> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  const local = sock.address().port;
+  const branch = `z9hG4bK-${randomUUID()}`;
+  const tag = randomUUID().slice(0, 8);
+  const callId = `${randomUUID()}@127.0.0.1`;
+  const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${local + 2} RTP/AVP 0`, 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+  const head = (method: string, toTag = ''): string[] => [
+    `${method} sip:${user}@127.0.0.1:${port} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=${branch};rport`,
+    'Max-Forwards: 70',
+    `From: <sip:caller@127.0.0.1:${local}>;tag=${tag}`,
+    `To: <sip:${user}@127.0.0.1:${port}>${toTag}`,
+    `Call-ID: ${callId}`,
+    `CSeq: 1 ${method}`,
+  ];
+  const invite = [...head('INVITE'), `Contact: <sip:caller@127.0.0.1:${local}>`, 'Content-Type: application/sdp', `Content-Length: ${Buffer.byteLength(sdp)}`, '', sdp].join('\r\n');
+  try {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no final answer to INVITE')), timeoutMs);
+      sock.on('message', (data) => {
+        const text = data.toString('utf8');
+        const m = /^SIP\/2\.0 (\d{3})/.exec(text);
+        if (m === null || Number(m[1]) < 200) return;
+        clearTimeout(timer);
+        const toTag = /^To:.*?(;tag=[^;\s]+)/im.exec(text)?.[1] ?? '';
+        if (Number(m[1]) >= 300) sock.send([...head('ACK', toTag).map((l) => l.replace('CSeq: 1 INVITE', 'CSeq: 1 ACK')), 'Content-Length: 0', '', ''].join('\r\n'), port, '127.0.0.1');
+        resolve({ status: Number(m[1]), text });
+      });
+      sock.send(invite, port, '127.0.0.1');
+    });
+  } finally {
+    await new Promise((r) => setTimeout(r, 50));
+    sock.close();
+  }
+}
+
+/** Send `count` OPTIONS at once from `address` (a loopback address) and count the answers within `waitMs`. */
+export async function optionsBurst(port: number, address: string, count: number, waitMs = 1000): Promise<{ answered: number; statuses: number[] }> {
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve) => sock.bind(0, address, resolve));
+  const local = sock.address().port;
+  const statuses: number[] = [];
+  sock.on('message', (data) => {
+    const m = /^SIP\/2\.0 (\d{3})/.exec(data.toString('utf8'));
+    if (m !== null && Number(m[1]) >= 200) statuses.push(Number(m[1]));
+  });
+  for (let i = 0; i < count; i++) {
+    const msg = [
+      `OPTIONS sip:127.0.0.1:${port} SIP/2.0`,
+      `Via: SIP/2.0/UDP ${address}:${local};branch=z9hG4bK-${randomUUID()};rport`,
+      'Max-Forwards: 70',
+      `From: <sip:probe@${address}:${local}>;tag=${i}`,
+      `To: <sip:127.0.0.1:${port}>`,
+      `Call-ID: ${randomUUID()}@${address}`,
+      'CSeq: 1 OPTIONS',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    sock.send(msg, port, '127.0.0.1');
+  }
+  await new Promise((r) => setTimeout(r, waitMs));
+  sock.close();
+  return { answered: statuses.length, statuses };
+}
