@@ -7,6 +7,7 @@
  */
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import { isStorageError } from '../storage/storage-error.ts';
 import type { Storage } from '../storage/types.ts';
 import { nodeLost } from './cluster-calls.ts';
 
@@ -36,12 +37,28 @@ export class ClusterNode {
     this.#now = options.now ?? Date.now;
   }
 
-  /** Register and start beating. Rejects (CR_STORAGE_CONFLICT) while another live process has this node id. */
+  /**
+   * Register and start beating. The id may still look held by a run of this node that crashed moments ago:
+   * registration is retried until that heartbeat is `nodeTimeoutMs` old. Rejects (CR_STORAGE_CONFLICT) when it
+   * stays held that long: another live process has this node id.
+   */
   static async join(options: ClusterNodeOptions): Promise<ClusterNode> {
     const node = new ClusterNode(options);
-    const at = node.#now();
-    const ended = await options.storage.nodes.register({ publicUrl: options.publicUrl, at, staleBefore: at - options.nodeTimeoutMs, endReason: NODE_LOST_REASON });
-    options.logger.info({ nodeId: options.storage.nodes.self, publicUrl: options.publicUrl, endedFromEarlierRun: ended.length }, 'node registered');
+    const started = node.#now();
+    for (let attempt = 1; ; attempt++) {
+      const at = node.#now();
+      try {
+        const ended = await options.storage.nodes.register({ publicUrl: options.publicUrl, at, staleBefore: at - options.nodeTimeoutMs, endReason: NODE_LOST_REASON });
+        options.logger.info({ nodeId: options.storage.nodes.self, publicUrl: options.publicUrl, endedFromEarlierRun: ended.length }, 'node registered');
+        break;
+      } catch (err) {
+        if (!isStorageError(err, 'conflict') || at - started > options.nodeTimeoutMs + options.heartbeatMs) throw err;
+        if (attempt === 1) {
+          options.logger.warn({ nodeId: options.storage.nodes.self, waitMs: options.nodeTimeoutMs }, 'node id held by a live heartbeat (another process, or a run that just crashed): waiting for it to go stale');
+        }
+        await new Promise((r) => setTimeout(r, options.heartbeatMs));
+      }
+    }
     node.#schedule();
     return node;
   }
