@@ -92,6 +92,10 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       // SDP must carry the address peers reach: publicHost behind NAT, else the RTP bind address.
       advertiseAddress: config.sip.publicHost ?? config.rtp.host,
       jitterMs: config.rtp.jitterBufferMs,
+      socketBuffers: {
+        ...(config.rtp.recvBufferSize === undefined ? {} : { recvBufferSize: config.rtp.recvBufferSize }),
+        ...(config.rtp.sendBufferSize === undefined ? {} : { sendBufferSize: config.rtp.sendBufferSize }),
+      },
       logger: logger.child({ component: 'rtp' }),
     });
     sip = await createSipUserAgent({ config: config.sip, media, logger, challengeAlgorithms: config.sip.digestAlgorithms });
@@ -258,6 +262,14 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       closed = true;
       await closeAll(closers);
       logger.info('callroom stopped');
+      // Log lines go out asynchronously: write what is buffered before the process exits.
+      await new Promise<void>((resolve) => {
+        try {
+          logger.flush(() => resolve());
+        } catch {
+          resolve();
+        }
+      });
     },
   };
 }

@@ -8,6 +8,8 @@ export type Unsubscribe = () => void;
 export class Listeners<T> {
   readonly #fns = new Set<(value: T) => void>();
   readonly #onError: (err: unknown) => void;
+  /** The listeners as an array, rebuilt only when the set changes: `emit` runs per audio frame. */
+  #snapshot: Array<(value: T) => void> | undefined;
 
   constructor(onError: (err: unknown) => void = () => undefined) {
     this.#onError = onError;
@@ -21,13 +23,16 @@ export class Listeners<T> {
     // A wrapper per registration, so the same function added twice is two subscriptions.
     const entry = (value: T): void => fn(value);
     this.#fns.add(entry);
+    this.#snapshot = undefined;
     return () => {
-      this.#fns.delete(entry);
+      if (this.#fns.delete(entry)) this.#snapshot = undefined;
     };
   }
 
+  /** Calls every listener registered when the emit began (one added or removed meanwhile counts from the next). */
   emit(value: T): void {
-    for (const fn of [...this.#fns]) {
+    const fns = (this.#snapshot ??= [...this.#fns]);
+    for (const fn of fns) {
       try {
         fn(value);
       } catch (err) {
@@ -38,5 +43,6 @@ export class Listeners<T> {
 
   clear(): void {
     this.#fns.clear();
+    this.#snapshot = undefined;
   }
 }

@@ -28,7 +28,8 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
       censor: '[redacted]',
     },
   };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  // Asynchronous writes to stdout: a slow log reader must not stall the media path (flush at shutdown).
+  return destination === undefined ? pino(options, pino.destination({ dest: 1, sync: false, minLength: 0 })) : pino(options, destination);
 }
 
 /** A logger that discards everything (tests, benchmarks). */

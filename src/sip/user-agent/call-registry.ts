@@ -15,6 +15,8 @@ export class CallRegistry {
    * 'pending' while its media is being allocated.
    */
   readonly #invites = new Map<string, InviteSession | 'pending'>();
+  /** The INVITE key each call was bound to, so releasing a call needs no scan of every INVITE. */
+  readonly #inviteOf = new Map<InviteSession, string>();
   readonly #max: number;
   #reserved = 0;
 
@@ -76,7 +78,11 @@ export class CallRegistry {
     const owned = this.#byCall.get(call);
     if (owned !== undefined) for (const d of owned) this.#dialogs.delete(d.id, call);
     this.#byCall.delete(call);
-    for (const [key, c] of this.#invites) if (c === call) this.#invites.delete(key);
+    const key = this.#inviteOf.get(call);
+    if (key !== undefined) {
+      this.#inviteOf.delete(call);
+      if (this.#invites.get(key) === call) this.#invites.delete(key);
+    }
   }
 
   /** Claims an INVITE's key; false when a live call (or one being set up) already has it. */
@@ -89,6 +95,7 @@ export class CallRegistry {
   /** The claimed INVITE became `call` (forgotten when the call is released). */
   bindInvite(key: string, call: InviteSession): void {
     this.#invites.set(key, call);
+    this.#inviteOf.set(call, key);
   }
 
   /** The claimed INVITE never became a call. */

@@ -6,9 +6,10 @@ import { parseNameAddr } from '../message/name-addr.ts';
 import { SipMessage } from '../message/sip-message.ts';
 import { SipUri } from '../message/sip-uri.ts';
 import { isSipUri, parseUri } from '../message/uri.ts';
-import { TransactionLayer } from '../transaction/transaction-layer.ts';
+import { TransactionLayer, type TransactionLayerStats } from '../transaction/transaction-layer.ts';
 import { routeUri } from '../transport/route-request.ts';
 import { createSipTransport } from '../transport/sip-transport.ts';
+import type { TransportStats } from '../transport/transport-stats.ts';
 import type { LocalEndpoint, MessageSource, SocketAddress, Transport, TransportProtocol } from '../transport/transport.ts';
 import { CallMedia, type MediaSettings } from './call-media.ts';
 import { CallRegistry } from './call-registry.ts';
@@ -69,6 +70,10 @@ export async function createSipUserAgent(options: SipUserAgentOptions): Promise<
     (await createSipTransport({
       listen: config.listen.map((l) => ({ transport: l.transport, host: l.host, port: l.port, ...(config.publicHost === undefined ? {} : { publicHost: config.publicHost }) })),
       limits: { maxMessageBytes: config.limits.maxMessageBytes, maxHeaders: config.limits.maxHeaders, maxLineLength: config.limits.maxLineLength },
+      udpBuffers: {
+        ...(config.recvBufferSize === undefined ? {} : { recvBufferSize: config.recvBufferSize }),
+        ...(config.sendBufferSize === undefined ? {} : { sendBufferSize: config.sendBufferSize }),
+      },
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     }));
@@ -113,6 +118,16 @@ export class SipUserAgent {
   readonly #registrationListeners: Listeners<RegistrationStatus>;
   readonly #registrations: Registration[] = [];
   #closed: Promise<void> | undefined;
+
+  /** Transport counters (messages, requests by method, responses by code, retransmissions sent), for metrics. */
+  get transportStats(): TransportStats | undefined {
+    return this.#transport.stats;
+  }
+
+  /** Transaction counters (retransmissions received, ...), for metrics. */
+  get transactionStats(): TransactionLayerStats {
+    return this.#layer.stats;
+  }
 
   /** Use `createSipUserAgent`. */
   constructor(options: SipUserAgentOptions, transport: Transport, ownsTransport: boolean) {

@@ -22,6 +22,9 @@ export interface SipUserAgentConfig {
   /** Accept REFER from peers (202, NOTIFY, `onRefer`); otherwise REFER gets 405. */
   readonly acceptRefer: boolean;
   readonly timers: { readonly t1: number; readonly t2: number; readonly t4: number };
+  /** UDP socket buffer sizes of the SIP listeners (bytes); the transport's defaults when absent. */
+  readonly recvBufferSize?: number;
+  readonly sendBufferSize?: number;
   readonly limits: {
     readonly maxMessageBytes: number;
     readonly maxHeaders: number;

@@ -1,6 +1,7 @@
 import type { Logger } from '../../core/logger.ts';
 import type { Pacer } from '../../media/rtp/pacer.ts';
 import type { PortAllocator } from '../../media/rtp/port-allocator.ts';
+import type { SocketBufferSizes } from '../../media/rtp/udp-bind.ts';
 import type { SipMediaFactory } from '../../sip/user-agent/media-endpoint.ts';
 import { RtpAudioLeg } from './rtp-audio-leg.ts';
 
@@ -10,6 +11,8 @@ export interface RtpMediaFactoryOptions {
   readonly bindAddress: string;
   readonly advertiseAddress: string;
   readonly jitterMs: number;
+  /** UDP socket buffer sizes of each call's RTP socket (system defaults when absent). */
+  readonly socketBuffers?: SocketBufferSizes;
   readonly logger?: Logger;
 }
 
