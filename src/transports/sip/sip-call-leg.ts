@@ -3,6 +3,7 @@ import { Listeners, type Unsubscribe } from '../../core/listeners.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CallDtmf, CallLeg, LegAudioFormat, LegEncoding, LegEnd, LegTransferResult, OutputPosition } from '../../call/call-leg.ts';
 import type { CallEnd, SipCall } from '../../sip/user-agent/index.ts';
+import { wireToFrame } from '../../media/wire-audio.ts';
 import type { RtpAudioLeg } from './rtp-audio-leg.ts';
 
 /**
@@ -108,10 +109,7 @@ export class SipCallLeg implements CallLeg {
   }
 
   writeEncoded(bytes: Uint8Array, encoding: LegEncoding, signal?: AbortSignal): Promise<void> {
-    if (encoding === 'pcm_s16le') {
-      const samples = new Int16Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + (bytes.byteLength & ~1)));
-      return this.#audio.write({ samples, sampleRate: this.#audio.sampleRate || 8000, timestamp: 0 }, signal);
-    }
+    if (encoding === 'pcm_s16le') return this.#audio.write(wireToFrame(bytes, encoding, this.#audio.sampleRate || 8000), signal);
     return this.#audio.writeEncoded(bytes, encoding === 'mulaw' ? 'PCMU' : 'PCMA', signal);
   }
 

@@ -1,13 +1,13 @@
 import type { AudioFrame } from '../../core/audio-frame.ts';
 import { Listeners, type Unsubscribe } from '../../core/listeners.ts';
 import type { Logger } from '../../core/logger.ts';
-import { alawDecode, mulawDecode } from '../../media/g711.ts';
 import type { Pacer } from '../../media/rtp/pacer.ts';
 import type { CallDtmf, CallLeg, LegAudioFormat, LegEncoding, LegEnd, OutputPosition } from '../../call/call-leg.ts';
 import type { SessionEvent } from '../../call/session-events.ts';
 import { PcmFramer } from '../ws/pcm-framer.ts';
 import { InboundSmoother } from './inbound-smoother.ts';
 import { QueuedPlayout } from './queued-playout.ts';
+import { wireToFrame } from '../../media/wire-audio.ts';
 
 /** How a bridge plays out: settings shared by every dialect (config `telephony.playout`). */
 export interface PlayoutSettings {
@@ -221,11 +221,7 @@ export class BridgeLeg implements CallLeg {
   }
 
   writeEncoded(bytes: Uint8Array, encoding: LegEncoding, signal?: AbortSignal): Promise<void> {
-    if (encoding === 'mulaw') return this.write({ samples: mulawDecode(bytes), sampleRate: 8000, timestamp: 0 }, signal);
-    if (encoding === 'alaw') return this.write({ samples: alawDecode(bytes), sampleRate: 8000, timestamp: 0 }, signal);
-    const samples = new Int16Array(bytes.byteLength >> 1);
-    new Uint8Array(samples.buffer).set(bytes.subarray(0, samples.byteLength));
-    return this.write({ samples, sampleRate: this.outputFormat.sampleRate, timestamp: 0 }, signal);
+    return this.write(wireToFrame(bytes, encoding, this.outputFormat.sampleRate), signal);
   }
 
   drained(signal?: AbortSignal): Promise<void> {

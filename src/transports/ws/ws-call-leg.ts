@@ -1,7 +1,6 @@
 import type { AudioFrame } from '../../core/audio-frame.ts';
 import { Listeners, type Unsubscribe } from '../../core/listeners.ts';
 import type { Logger } from '../../core/logger.ts';
-import { alawDecode, mulawDecode } from '../../media/g711.ts';
 import type { Pacer } from '../../media/rtp/pacer.ts';
 import type { CallDtmf, CallLeg, LegAudioFormat, LegEncoding, LegEnd, OutputPosition } from '../../call/call-leg.ts';
 import type { SessionEvent } from '../../call/session-events.ts';
@@ -10,6 +9,7 @@ import { ClientToolPort } from './client-tool-port.ts';
 import { PacedOutput } from './paced-output.ts';
 import { PcmFramer } from './pcm-framer.ts';
 import type { ClientMessage, WsSampleRate } from './protocol.ts';
+import { wireToFrame } from '../../media/wire-audio.ts';
 
 export interface WsCallLegOptions {
   readonly callId: string;
@@ -171,11 +171,7 @@ export class WsCallLeg implements CallLeg {
   }
 
   writeEncoded(bytes: Uint8Array, encoding: LegEncoding, signal?: AbortSignal): Promise<void> {
-    if (encoding === 'mulaw') return this.write({ samples: mulawDecode(bytes), sampleRate: 8000, timestamp: 0 }, signal);
-    if (encoding === 'alaw') return this.write({ samples: alawDecode(bytes), sampleRate: 8000, timestamp: 0 }, signal);
-    const samples = new Int16Array(bytes.byteLength >> 1);
-    new Uint8Array(samples.buffer).set(bytes.subarray(0, samples.byteLength));
-    return this.write({ samples, sampleRate: this.outputFormat.sampleRate, timestamp: 0 }, signal);
+    return this.write(wireToFrame(bytes, encoding, this.outputFormat.sampleRate), signal);
   }
 
   drained(signal?: AbortSignal): Promise<void> {
