@@ -209,6 +209,8 @@ export async function run(levels: readonly number[] = DEFAULT_LEVELS): Promise<B
 }
 
 if (process.argv.includes(PEER_FLAG)) {
+  // The bench gone (crashed, killed): nothing left to serve.
+  process.on('disconnect', () => process.exit(0));
   await runPeer(
     (reply) => process.send?.(reply),
     (fn) => process.on('message', (m: PeerRequest) => fn(m)),
