@@ -5,6 +5,7 @@ import { redactConfig } from './config/redact.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { validateSttModelDir, validateTtsModelDir } from './providers/sherpa/validate-model-dir.ts';
 import { Pacer } from './media/rtp/pacer.ts';
+import { openRtpIo } from './media/rtp/rtp-io.ts';
 import { PortAllocator } from './media/rtp/port-allocator.ts';
 import { createSipUserAgent, type SipUserAgent } from './sip/user-agent/index.ts';
 import { RtpMediaFactory } from './transports/sip/rtp-media-factory.ts';
@@ -57,7 +58,11 @@ export interface Gateway {
  * Composition root: the only place that picks vendors and wires layers together.
  * Components are started in dependency order and closed in reverse.
  */
-export async function startGateway(config: Config, logger: Logger = createLogger(config.log)): Promise<Gateway> {
+export async function startGateway(
+  config: Config,
+  // With privacy.storeContent off, what callers say stays out of the logs too.
+  logger: Logger = createLogger({ ...config.log, redactContent: config.log.redactContent || !config.privacy.storeContent }),
+): Promise<Gateway> {
   const closers: Array<() => Promise<void>> = [];
   /** What stops taking new calls when the gateway drains (besides the call manager). */
   const drainers: Array<() => void> = [];
@@ -85,6 +90,9 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     // One pacer drives every call's RTP on an absolute 20 ms schedule; ports come from the configured range.
     const pacer = new Pacer({ logger });
     closers.push(async () => pacer.close());
+    const rtpIo = openRtpIo(config.rtp.io);
+    closers.push(async () => rtpIo.close());
+    logger.info({ io: rtpIo.kind, asked: config.rtp.io, ...(rtpIo.reason === undefined ? {} : { reason: rtpIo.reason }) }, 'rtp io');
     const media = new RtpMediaFactory({
       pacer,
       ports: new PortAllocator({ min: config.rtp.portMin, max: config.rtp.portMax }),
@@ -92,6 +100,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       // SDP must carry the address peers reach: publicHost behind NAT, else the RTP bind address.
       advertiseAddress: config.sip.publicHost ?? config.rtp.host,
       jitterMs: config.rtp.jitterBufferMs,
+      io: rtpIo.io,
       socketBuffers: {
         ...(config.rtp.recvBufferSize === undefined ? {} : { recvBufferSize: config.rtp.recvBufferSize }),
         ...(config.rtp.sendBufferSize === undefined ? {} : { sendBufferSize: config.rtp.sendBufferSize }),

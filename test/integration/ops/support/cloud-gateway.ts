@@ -15,7 +15,7 @@ import { FakeOpenAiServer, openAiTextChunks } from '../../../support/fake-openai
 import { startGatewayProcess, type GatewayProcess } from '../../../support/gateway-process.ts';
 import { allocatePorts, releasePorts } from '../../../support/sip-peers/free-ports.ts';
 import { SCENARIO_DIR } from '../../../support/sip-peers/scenarios.ts';
-import { speechLikeSignal } from '../../../support/sip-peers/test-signal.ts';
+import { loadSpeech } from '../../../support/call-harness.ts';
 import { ChaosProxy } from './chaos-proxy.ts';
 
 export const QUESTION = 'what is the status of my order';
@@ -45,15 +45,15 @@ export interface CloudGatewayOptions {
   readonly vad?: 'energy' | 'silero';
   /** Record every call. */
   readonly record?: boolean;
-  /** Seconds of the caller's cycle: a question (about 1.2 s of speech) then silence. */
+  /** Seconds of the caller's cycle: the question (4.2 s of speech) then silence (default 8). */
   readonly cycleSeconds?: number;
   readonly timeoutMs?: number;
 }
 
-/** The caller: a speech-like question then silence, as raw mu-law (SIPp loops it). */
+/** The caller: a spoken question (flite, 4.2 s) then silence, as raw mu-law (SIPp loops it). */
 async function writeCallerAudio(dir: string, cycleSeconds: number): Promise<string> {
-  const speech = mulawEncode(speechLikeSignal({ sampleRate: 8000, seconds: 1.2, level: 0.5, seed: 7 }));
-  const silence = new Uint8Array(Math.round(8000 * (cycleSeconds - 1.2))).fill(0xff);
+  const speech = mulawEncode(loadSpeech('order-status-kal16.wav', 8000));
+  const silence = new Uint8Array(Math.max(8000, Math.round(8000 * cycleSeconds) - speech.length)).fill(0xff);
   const file = join(dir, 'caller.ulaw');
   await writeFile(file, Buffer.concat([speech, silence]));
   return file;
@@ -66,7 +66,7 @@ export async function startCloudGateway(o: CloudGatewayOptions): Promise<CloudGa
     for (const c of cleanups.splice(0).reverse()) await c();
   };
   try {
-    // Questions are 5-6 words at 150 ms a word of speech: heard within the 1.2 s burst.
+    // Seven words at 150 ms a word of loud audio: heard well within the spoken question.
     const dg = new FakeDeepgramServer({ apiKey: 'k', transcript: Array.from({ length: 100_000 }, () => QUESTION), speechOnly: true, wordMs: 150 });
     await dg.start();
     cleanups.push(() => dg.stop());
@@ -113,7 +113,7 @@ export async function startCloudGateway(o: CloudGatewayOptions): Promise<CloudGa
     cleanups.push(async () => {
       if (gw.process.running) await gw.stop(30_000).catch(() => undefined);
     });
-    const audio = await writeCallerAudio(dir, o.cycleSeconds ?? 6);
+    const audio = await writeCallerAudio(dir, o.cycleSeconds ?? 8);
     const template = await readFile(`${SCENARIO_DIR}uac-rtpstream-audio.xml`, 'utf8');
     const scenario = join(dir, 'uac-cloud.xml');
     await writeFile(scenario, template.replace('rtp_stream="@AUDIO_FILE@,1,', `rtp_stream="${audio},-1,`));
