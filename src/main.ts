@@ -5,6 +5,7 @@ import { redactConfig } from './config/redact.ts';
 import { createLogger, type Logger } from './core/logger.ts';
 import { validateSttModelDir, validateTtsModelDir } from './providers/sherpa/validate-model-dir.ts';
 import { Pacer } from './media/rtp/pacer.ts';
+import { openRtpIo } from './media/rtp/rtp-io.ts';
 import { PortAllocator } from './media/rtp/port-allocator.ts';
 import { createSipUserAgent, type SipUserAgent } from './sip/user-agent/index.ts';
 import { RtpMediaFactory } from './transports/sip/rtp-media-factory.ts';
@@ -89,6 +90,9 @@ export async function startGateway(
     // One pacer drives every call's RTP on an absolute 20 ms schedule; ports come from the configured range.
     const pacer = new Pacer({ logger });
     closers.push(async () => pacer.close());
+    const rtpIo = openRtpIo(config.rtp.io);
+    closers.push(async () => rtpIo.close());
+    logger.info({ io: rtpIo.kind, asked: config.rtp.io, ...(rtpIo.reason === undefined ? {} : { reason: rtpIo.reason }) }, 'rtp io');
     const media = new RtpMediaFactory({
       pacer,
       ports: new PortAllocator({ min: config.rtp.portMin, max: config.rtp.portMax }),
@@ -96,6 +100,7 @@ export async function startGateway(
       // SDP must carry the address peers reach: publicHost behind NAT, else the RTP bind address.
       advertiseAddress: config.sip.publicHost ?? config.rtp.host,
       jitterMs: config.rtp.jitterBufferMs,
+      io: rtpIo.io,
       socketBuffers: {
         ...(config.rtp.recvBufferSize === undefined ? {} : { recvBufferSize: config.rtp.recvBufferSize }),
         ...(config.rtp.sendBufferSize === undefined ? {} : { sendBufferSize: config.rtp.sendBufferSize }),

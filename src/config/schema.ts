@@ -128,6 +128,12 @@ const rtp = z
     /** Kernel buffers of each RTP socket, bytes; absent: the system default (about 200 KiB: seconds of audio). */
     recvBufferSize: z.number().int().min(16_384).max(67_108_864).optional(),
     sendBufferSize: z.number().int().min(16_384).max(67_108_864).optional(),
+    /**
+     * RTP socket I/O: `native` the batched addon (native/udp-batch: recvmmsg/sendmmsg, built from source at
+     * install; start fails without it), `dgram` node:dgram (the reference path), `auto` the addon when it is
+     * built, else node:dgram (the start-up log says which).
+     */
+    io: z.enum(['auto', 'native', 'dgram']).default('auto'),
   })
   .refine((r) => r.portMin <= r.portMax, { message: 'portMin must not exceed portMax', path: ['portMin'] });
 

@@ -130,6 +130,16 @@ export function rtpSize(pkt: RtpPacketInit): number {
  * or an `out` that is too small: both are programming errors, not network input.
  */
 export function serializeRtp(pkt: RtpPacketInit, out?: Uint8Array): Uint8Array {
+  const buf = out ?? new Uint8Array(rtpSize(pkt));
+  const end = serializeRtpInto(pkt, buf, 0);
+  return buf.length === end ? buf : buf.subarray(0, end);
+}
+
+/**
+ * Write `pkt` into `out` at `offset` (a shared send area: no view per packet) and return the offset just past
+ * it. The same octets as `serializeRtp`; the same RangeErrors.
+ */
+export function serializeRtpInto(pkt: RtpPacketInit, buf: Uint8Array, offset: number): number {
   const csrc = pkt.csrc ?? NO_CSRC;
   const ext = pkt.extension ?? null;
   const pad = pkt.paddingLength ?? 0;
@@ -143,38 +153,37 @@ export function serializeRtp(pkt: RtpPacketInit, out?: Uint8Array): Uint8Array {
     throw new RangeError('extension data must be whole 32-bit words and profile 0..65535');
   }
   const size = rtpSize(pkt);
-  const buf = out ?? new Uint8Array(size);
-  if (buf.length < size) throw new RangeError(`output buffer too small: need ${size}, have ${buf.length}`);
+  if (buf.length - offset < size) throw new RangeError(`output buffer too small: need ${size}, have ${buf.length - offset}`);
 
-  buf[0] = 0x80 | (pad > 0 ? 0x20 : 0) | (ext !== null ? 0x10 : 0) | csrc.length;
-  buf[1] = (pkt.marker === true ? 0x80 : 0) | pkt.payloadType;
-  buf[2] = pkt.sequenceNumber >> 8;
-  buf[3] = pkt.sequenceNumber & 0xff;
-  writeU32(buf, 4, pkt.timestamp);
-  writeU32(buf, 8, pkt.ssrc);
-  let offset = RTP_HEADER_SIZE;
+  buf[offset] = 0x80 | (pad > 0 ? 0x20 : 0) | (ext !== null ? 0x10 : 0) | csrc.length;
+  buf[offset + 1] = (pkt.marker === true ? 0x80 : 0) | pkt.payloadType;
+  buf[offset + 2] = pkt.sequenceNumber >> 8;
+  buf[offset + 3] = pkt.sequenceNumber & 0xff;
+  writeU32(buf, offset + 4, pkt.timestamp);
+  writeU32(buf, offset + 8, pkt.ssrc);
+  let at = offset + RTP_HEADER_SIZE;
   for (const c of csrc) {
     if (!isUint(c, 0xffffffff)) throw new RangeError('csrc must be a uint32');
-    writeU32(buf, offset, c);
-    offset += 4;
+    writeU32(buf, at, c);
+    at += 4;
   }
   if (ext !== null) {
     const words = ext.data.length / 4;
-    buf[offset] = ext.profile >> 8;
-    buf[offset + 1] = ext.profile & 0xff;
-    buf[offset + 2] = words >> 8;
-    buf[offset + 3] = words & 0xff;
-    buf.set(ext.data, offset + 4);
-    offset += 4 + ext.data.length;
+    buf[at] = ext.profile >> 8;
+    buf[at + 1] = ext.profile & 0xff;
+    buf[at + 2] = words >> 8;
+    buf[at + 3] = words & 0xff;
+    buf.set(ext.data, at + 4);
+    at += 4 + ext.data.length;
   }
-  buf.set(pkt.payload, offset);
-  offset += pkt.payload.length;
+  buf.set(pkt.payload, at);
+  at += pkt.payload.length;
   if (pad > 0) {
-    buf.fill(0, offset, offset + pad - 1);
-    buf[offset + pad - 1] = pad;
-    offset += pad;
+    buf.fill(0, at, at + pad - 1);
+    buf[at + pad - 1] = pad;
+    at += pad;
   }
-  return buf.length === offset ? buf : buf.subarray(0, offset);
+  return at;
 }
 
 function isUint(v: number, max: number): boolean {

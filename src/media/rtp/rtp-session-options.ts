@@ -12,6 +12,7 @@ import type { RtpPacket } from './packet.ts';
 import type { Pacer } from './pacer.ts';
 import type { PortAllocator } from './port-allocator.ts';
 import type { SocketBufferSizes } from './udp-bind.ts';
+import type { RtpIo } from './udp-io.ts';
 
 /** The negotiated audio codec as RTP sees it. */
 export interface RtpCodecConfig {
@@ -38,7 +39,10 @@ export interface RtpRemote {
 
 /** Synchronous receive-side callbacks (called from the socket's message handler, no Promise per packet). */
 export interface RtpSessionHandlers {
-  /** An RTP packet other than telephone-event. `pkt.payload` is a view into a datagram buffer owned by the caller now. */
+  /**
+   * An RTP packet other than telephone-event. `pkt.payload` is a view into the received datagram, valid only
+   * during the call: the native io reuses its receive area for the next batch, so copy what you keep.
+   */
   readonly onPacket?: (pkt: RtpPacket, from: RtpRemote) => void;
   /** DTMF key press start and end (RFC 4733), exactly once each. */
   readonly onDtmf?: (ev: DtmfEvent) => void;
@@ -54,6 +58,8 @@ export interface RtpSessionOptions extends RtpSessionHandlers {
   readonly ports?: PortAllocator;
   /** …or bind exactly this port (0: any, for tests). */
   readonly port?: number;
+  /** How the socket reaches the network (udp-io.ts): node:dgram when absent. */
+  readonly io?: RtpIo;
   /** SO_RCVBUF / SO_SNDBUF of the socket; system defaults when absent. */
   readonly socketBuffers?: SocketBufferSizes;
   readonly codec: RtpCodecConfig;

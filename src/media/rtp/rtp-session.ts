@@ -10,7 +10,6 @@
  * (RFC 3551 §4.1), so several playback segments form one continuous stream.
  */
 
-import dgram from 'node:dgram';
 import { isIP } from 'node:net';
 import { BoundedChannel } from '../../core/bounded-channel.ts';
 import { CallroomError } from '../../core/errors.ts';
@@ -23,7 +22,8 @@ import type { PortAllocator } from './port-allocator.ts';
 import { RtpReceiveStats } from './receive-stats.ts';
 import { RtpTransmitter } from './rtp-transmitter.ts';
 import { SourceLatch } from './source-latch.ts';
-import { bindUdp, closeUdp } from './udp-bind.ts';
+import { dgramRtpIo } from './dgram-udp-io.ts';
+import type { RtpUdpSocket } from './udp-io.ts';
 import type {
   RtpCodecConfig,
   RtpRemote,
@@ -53,7 +53,7 @@ const DEFAULT_TE_PT = 101;
 export class RtpSession implements PacerClient {
   readonly port: number;
   readonly ssrc: number;
-  readonly #socket: dgram.Socket;
+  readonly #socket: RtpUdpSocket;
   readonly #ports: PortAllocator | undefined;
   readonly #pacer: Pacer;
   /** Null when the owner paces this session (`pacedByOwner`). */
@@ -107,19 +107,20 @@ export class RtpSession implements PacerClient {
       throw new CallroomError('CR_RTP_REMOTE_INVALID', 'remote address family differs from the bind address');
     }
     const bindAddress = opts.bindAddress ?? '0.0.0.0';
-    const { socket, port } = await bindUdp(bindAddress, opts.ports, opts.port, opts.socketBuffers);
+    const socket = await (opts.io ?? dgramRtpIo).open(bindAddress, opts.ports, opts.port, opts.socketBuffers ?? {});
     try {
-      return new RtpSession(opts, socket, port);
+      return new RtpSession(opts, socket);
     } catch (err) {
       // e.g. the pacer was closed meanwhile: do not leak the socket or the port
-      await closeUdp(socket);
-      if (opts.ports !== undefined) opts.ports.release(port);
+      await socket.close();
+      if (opts.ports !== undefined) opts.ports.release(socket.port);
       throw err;
     }
   }
 
-  private constructor(opts: RtpSessionOptions, socket: dgram.Socket, port: number) {
+  private constructor(opts: RtpSessionOptions, socket: RtpUdpSocket) {
     this.#socket = socket;
+    const port = socket.port;
     this.port = port;
     this.#ports = opts.ports;
     this.#pacer = opts.pacer;
@@ -145,11 +146,13 @@ export class RtpSession implements PacerClient {
     this.#te = opts.telephoneEvent === null ? null : { payloadType: DEFAULT_TE_PT, ...opts.telephoneEvent };
     this.#dtmfRx = this.#makeDtmfReceiver();
     this.#dtmfTx = this.#makeDtmfSender();
-    socket.on('message', (msg, rinfo) => this.handleDatagram(msg, rinfo));
-    socket.on('error', (err) => {
-      this.#rxErrors++;
-      this.#logger?.warn({ err, port: this.port }, 'rtp socket error');
-    });
+    socket.setReceiver(
+      (buf, from) => this.handleDatagram(buf, from),
+      (err) => {
+        this.#rxErrors++;
+        this.#logger?.warn({ err, port: this.port }, 'rtp socket error');
+      },
+    );
     this.#reg = opts.pacedByOwner === true ? null : this.#pacer.register(this, this.#codec.ptimeMs);
   }
 
@@ -168,6 +171,12 @@ export class RtpSession implements PacerClient {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** Which I/O path the socket is on ('dgram' or 'native'), and its kernel buffer sizes. */
+  get socketInfo(): { readonly io: string; readonly recvBufferSize: number; readonly sendBufferSize: number } {
+    const b = this.#socket.bufferSizes();
+    return { io: this.#socket.kind, recvBufferSize: b.recv, sendBufferSize: b.send };
   }
 
   /**
@@ -289,6 +298,7 @@ export class RtpSession implements PacerClient {
   /**
    * The receive path for one datagram (the socket's message handler; public so a shared-socket transport or a
    * test can feed it). Never throws: non-RTP is counted and dropped, a throwing handler is counted and logged.
+   * `buf` need only be valid during the call (the native io reuses its receive area): handlers copy what they keep.
    */
   handleDatagram(buf: Uint8Array, from: RtpRemote): void {
     if (this.#closed) return;
@@ -396,7 +406,7 @@ export class RtpSession implements PacerClient {
     this.#reg?.close();
     this.#queue.close();
     this.#wakeEmpty();
-    this.#closing = closeUdp(this.#socket).then(() => {
+    this.#closing = this.#socket.close().then(() => {
       this.#ports?.release(this.port);
     });
     return this.#closing;

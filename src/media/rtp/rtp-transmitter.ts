@@ -1,14 +1,12 @@
 /**
- * The send side of an RtpSession: one sequence space for audio and telephone-events, a reused header and
- * reusable send buffers so the 20 ms path allocates nothing, and the sent/error counters. Pacing, payload
- * choice and the marker rule stay with the session; this only puts one packet on the wire.
+ * The send side of an RtpSession: one sequence space for audio and telephone-events, a reused header so the
+ * 20 ms path allocates nothing, and the sent/error counters. Pacing, payload choice and the marker rule stay with
+ * the session; the socket (udp-io.ts: node:dgram or the native batch) serializes and sends.
  */
 
-import type dgram from 'node:dgram';
 import type { Logger } from '../../core/logger.ts';
-import { serializeRtp, RTP_HEADER_SIZE } from './packet.ts';
 import type { RtpRemote } from './rtp-session-options.ts';
-import { TxBuffers } from './tx-buffers.ts';
+import type { RtpUdpSocket } from './udp-io.ts';
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -22,7 +20,7 @@ interface MutableHeader {
 }
 
 export interface RtpTransmitterOptions {
-  readonly socket: dgram.Socket;
+  readonly socket: RtpUdpSocket;
   readonly ssrc: number;
   readonly initialSequence: number;
   /** For log context only. */
@@ -32,10 +30,9 @@ export interface RtpTransmitterOptions {
 
 /** Serializes and sends RTP packets on one socket, counting what went out and what failed. */
 export class RtpTransmitter {
-  readonly #socket: dgram.Socket;
+  readonly #socket: RtpUdpSocket;
   readonly #port: number;
   readonly #logger: Logger | undefined;
-  readonly #tx = new TxBuffers();
   // Mutable header fields reused for every packet sent.
   readonly #hdr: MutableHeader = { marker: false, payloadType: 0, sequenceNumber: 0, timestamp: 0, ssrc: 0, payload: EMPTY };
   #seq: number;
@@ -52,6 +49,7 @@ export class RtpTransmitter {
     this.#logger = opts.logger;
     this.#hdr.ssrc = opts.ssrc >>> 0;
     this.#seq = opts.initialSequence & 0xffff;
+    this.#socket.setSendErrorHandler(this.#onSendError);
   }
 
   /** Sequence number of the next packet. */
@@ -70,29 +68,24 @@ export class RtpTransmitter {
     h.sequenceNumber = this.#seq;
     h.timestamp = timestamp;
     h.payload = payload;
-    const buf = this.#tx.acquire(RTP_HEADER_SIZE + payload.length);
-    const pkt = serializeRtp(h, buf);
-    h.payload = EMPTY; // do not keep the caller's payload alive
+    let octets: number;
     try {
-      // The (msg, port, address, cb) form: the (msg, offset, length, ...) one allocates a view of `pkt` per send.
-      this.#socket.send(pkt, remote.port, remote.address, this.#onSent);
-      this.#tx.issued();
+      octets = this.#socket.sendRtp(h, remote);
     } catch (err) {
       this.errors++;
       this.#logger?.warn({ err, port: this.#port }, 'rtp send failed');
       return false;
+    } finally {
+      h.payload = EMPTY; // do not keep the caller's payload alive
     }
     this.#seq = (this.#seq + 1) & 0xffff;
     this.packets++;
-    this.bytes += pkt.length;
+    this.bytes += octets;
     return true;
   }
 
-  #onSent = (err: Error | null): void => {
-    this.#tx.completed();
-    if (err) {
-      this.errors++;
-      this.#logger?.debug({ err, port: this.#port }, 'rtp send error');
-    }
+  #onSendError = (err: Error): void => {
+    this.errors++;
+    this.#logger?.debug({ err, port: this.#port }, 'rtp send error');
   };
 }

@@ -47,29 +47,52 @@ export interface BoundSocket {
 
 /** Bind `port` (or one from `ports`) on `address`. Rejects with CallroomError CR_RTP_BIND_FAILED, or the allocator's exhaustion error. */
 export async function bindUdp(address: string, ports?: PortAllocator, port?: number, buffers: SocketBufferSizes = {}): Promise<BoundSocket> {
-  const family = isIP(address);
-  if (family === 0) throw new CallroomError('CR_RTP_BIND_FAILED', 'bind address must be an IP literal');
-  const type = family === 6 ? 'udp6' : 'udp4';
-  if (ports === undefined) {
-    const socket = createMediaSocket(type, buffers);
-    try {
-      await bindOnce(socket, address, port ?? 0);
-    } catch (err) {
-      closeQuietly(socket);
-      throw new CallroomError('CR_RTP_BIND_FAILED', `cannot bind RTP socket on ${address}:${port ?? 0}`, { cause: err });
-    }
-    return { socket, port: socket.address().port };
-  }
-  let lastErr: unknown;
-  for (let attempt = 0; attempt < MAX_BIND_ATTEMPTS; attempt++) {
-    const p = ports.allocate();
+  const type = ipFamily(address) === 6 ? 'udp6' : 'udp4';
+  return bindInRange(address, ports, port, async (p) => {
     const socket = createMediaSocket(type, buffers);
     try {
       await bindOnce(socket, address, p);
-      return { socket, port: p };
+    } catch (err) {
+      closeQuietly(socket);
+      throw err;
+    }
+    return { socket, port: socket.address().port };
+  });
+}
+
+/** 4 or 6 for an IP literal; throws CallroomError CR_RTP_BIND_FAILED otherwise. */
+export function ipFamily(address: string): 4 | 6 {
+  const family = isIP(address);
+  if (family === 0) throw new CallroomError('CR_RTP_BIND_FAILED', 'bind address must be an IP literal');
+  return family as 4 | 6;
+}
+
+/**
+ * The port policy of every media socket, whatever binds it: exactly `port` (0: any) when there is no allocator,
+ * else the allocator's next ports, moving on past EADDRINUSE (another process holds it) up to MAX_BIND_ATTEMPTS.
+ * `attempt` binds one port, rejecting with the system error (its `code`) when it cannot.
+ */
+export async function bindInRange<T extends { readonly port: number }>(
+  address: string,
+  ports: PortAllocator | undefined,
+  port: number | undefined,
+  attempt: (port: number) => Promise<T>,
+): Promise<T> {
+  ipFamily(address);
+  if (ports === undefined) {
+    try {
+      return await attempt(port ?? 0);
+    } catch (err) {
+      throw new CallroomError('CR_RTP_BIND_FAILED', `cannot bind RTP socket on ${address}:${port ?? 0}`, { cause: err });
+    }
+  }
+  let lastErr: unknown;
+  for (let i = 0; i < MAX_BIND_ATTEMPTS; i++) {
+    const p = ports.allocate();
+    try {
+      return await attempt(p);
     } catch (err) {
       lastErr = err;
-      closeQuietly(socket);
       ports.release(p);
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
     }

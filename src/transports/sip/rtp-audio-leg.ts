@@ -1,6 +1,7 @@
 import type { AudioFrame } from '../../core/audio-frame.ts';
 import type { Logger } from '../../core/logger.ts';
 import { createAudioCodec, type AudioCodec } from '../../media/audio-codec.ts';
+import { ByteSlab } from '../../media/byte-slab.ts';
 import { alawDecode, mulawDecode } from '../../media/g711.ts';
 import { JitterBuffer, LOST, PcmConcealer, type JitterBufferStats } from '../../media/jitter-buffer.ts';
 import { PcmSlab } from '../../media/pcm-slab.ts';
@@ -11,6 +12,7 @@ import type { Pacer, PacerClient, PacerRegistration } from '../../media/rtp/pace
 import type { PortAllocator } from '../../media/rtp/port-allocator.ts';
 import { RtpSession, type RtpSessionStats } from '../../media/rtp/rtp-session.ts';
 import type { SocketBufferSizes } from '../../media/rtp/udp-bind.ts';
+import type { RtpIo } from '../../media/rtp/udp-io.ts';
 import type { NegotiatedAudio } from '../../sip/sdp/negotiate.ts';
 import type { SipMediaEndpoint } from '../../sip/user-agent/media-endpoint.ts';
 
@@ -54,6 +56,8 @@ export interface RtpAudioLegOptions {
   readonly jitterMs: number;
   /** Kernel buffers of the RTP socket (config `rtp.recvBufferSize` / `sendBufferSize`); system defaults when absent. */
   readonly socketBuffers?: SocketBufferSizes;
+  /** How the RTP socket reaches the network (config `rtp.io`): node:dgram when absent. */
+  readonly io?: RtpIo;
   readonly logger?: Logger;
   /** Called once when the leg closes (the factory counts open legs). */
   readonly onClose?: () => void;
@@ -92,6 +96,11 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
   readonly #concealer = new PcmConcealer();
   /** Decoded frames are views into shared chunks (they may be kept: never reused). */
   readonly #frames = new PcmSlab();
+  /**
+   * Received payloads are copied here before the jitter buffer keeps them: the datagram is valid only during the
+   * receive callback (the native io reuses its area), and the copy, emitted to `onPayload`, may be kept.
+   */
+  readonly #payloadCopies = new ByteSlab();
   /** Encoded payloads for `sendFrame`, reused round-robin: more of them than the send queue holds. */
   readonly #payloads: Uint8Array[] = [];
   #nextPayload = 0;
@@ -133,6 +142,7 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
       ports: options.ports,
       bindAddress: options.bindAddress,
       ...(options.socketBuffers === undefined ? {} : { socketBuffers: options.socketBuffers }),
+      ...(options.io === undefined ? {} : { io: options.io }),
       codec: { payloadType: 0, clockRate: 8000, ptimeMs: 20 },
       telephoneEvent: null,
       queueCapacity: QUEUE_CAPACITY,
@@ -410,8 +420,20 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     this.#dequeuedAtBase = this.#session.dequeued;
   }
 
-  #onPacket(pkt: RtpPacket): void {
-    if (pkt.payloadType !== this.#payloadType || this.#codec === null) return;
+  #onPacket(received: RtpPacket): void {
+    if (received.payloadType !== this.#payloadType || this.#codec === null) return;
+    // Kept past this call (jitter buffer, then onPayload listeners): a copy of its own, off the datagram.
+    const pkt: RtpPacket = {
+      marker: received.marker,
+      payloadType: received.payloadType,
+      sequenceNumber: received.sequenceNumber,
+      timestamp: received.timestamp,
+      ssrc: received.ssrc,
+      csrc: received.csrc,
+      extension: received.extension === null ? null : { profile: received.extension.profile, data: received.extension.data.slice() },
+      paddingLength: received.paddingLength,
+      payload: this.#payloadCopies.copy(received.payload),
+    };
     this.#sinks.onArrival?.(pkt);
     this.#jitter.push(pkt);
   }

@@ -2,6 +2,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { Pacer } from '../../media/rtp/pacer.ts';
 import type { PortAllocator } from '../../media/rtp/port-allocator.ts';
 import type { SocketBufferSizes } from '../../media/rtp/udp-bind.ts';
+import type { RtpIo } from '../../media/rtp/udp-io.ts';
 import type { SipMediaFactory } from '../../sip/user-agent/media-endpoint.ts';
 import { RtpAudioLeg } from './rtp-audio-leg.ts';
 
@@ -13,6 +14,8 @@ export interface RtpMediaFactoryOptions {
   readonly jitterMs: number;
   /** UDP socket buffer sizes of each call's RTP socket (system defaults when absent). */
   readonly socketBuffers?: SocketBufferSizes;
+  /** How every call's RTP socket reaches the network (config `rtp.io`): node:dgram when absent. */
+  readonly io?: RtpIo;
   readonly logger?: Logger;
 }
 

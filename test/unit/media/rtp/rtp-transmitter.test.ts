@@ -1,6 +1,7 @@
 import type dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { parseRtp } from '../../../../src/media/rtp/packet.ts';
+import { DgramRtpSocket } from '../../../../src/media/rtp/dgram-udp-io.ts';
 import { RtpTransmitter } from '../../../../src/media/rtp/rtp-transmitter.ts';
 
 type SendCb = (err: Error | null) => void;
@@ -37,7 +38,7 @@ const to = { address: '127.0.0.1', port: 5004 };
 describe('RtpTransmitter', () => {
   it('sends header fields as given, one wrapping sequence space, and counts packets and bytes', () => {
     const f = fakeSocket();
-    const tx = new RtpTransmitter({ socket: f.socket, ssrc: 0xdeadbeef, initialSequence: 65535, port: 1 });
+    const tx = new RtpTransmitter({ socket: new DgramRtpSocket(f.socket, 1), ssrc: 0xdeadbeef, initialSequence: 65535, port: 1 });
     expect(tx.send(to, 0, true, 160, new Uint8Array(160).fill(7))).toBe(true);
     expect(tx.send(to, 101, false, 320, Uint8Array.from([5, 10, 0, 160]))).toBe(true);
     const p = f.sent.map((s) => parseRtp(s.bytes));
@@ -54,7 +55,7 @@ describe('RtpTransmitter', () => {
 
   it('does not advance the sequence on a send that throws, and counts send errors from either path', () => {
     const f = fakeSocket();
-    const tx = new RtpTransmitter({ socket: f.socket, ssrc: 1, initialSequence: 10, port: 1 });
+    const tx = new RtpTransmitter({ socket: new DgramRtpSocket(f.socket, 1), ssrc: 1, initialSequence: 10, port: 1 });
     f.fail.next = true;
     expect(tx.send(to, 0, false, 0, new Uint8Array(160))).toBe(false);
     expect(tx.sequence).toBe(10);
@@ -66,7 +67,7 @@ describe('RtpTransmitter', () => {
 
   it('reuses its send buffers once sends complete, and never rewrites one still in flight', () => {
     const f = fakeSocket();
-    const tx = new RtpTransmitter({ socket: f.socket, ssrc: 1, initialSequence: 0, port: 1 });
+    const tx = new RtpTransmitter({ socket: new DgramRtpSocket(f.socket, 1), ssrc: 1, initialSequence: 0, port: 1 });
     for (let i = 0; i < 20; i++) {
       tx.send(to, 0, false, i * 160, new Uint8Array(160));
       f.done[i]!(null); // completes before the next send
