@@ -27,6 +27,8 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
+const KEY = 'ops-test-key-0123456789';
+
 function rms(x: Int16Array): number {
   let s = 0;
   for (const v of x) s += v * v;
@@ -45,7 +47,7 @@ describe('SIGTERM with calls in flight', () => {
       transports: ['udp'],
       sip: { echo: false, codecs: ['PCMU'] },
       config: {
-        http: { enabled: true, host: '127.0.0.1', port: httpPort },
+        http: { enabled: true, host: '127.0.0.1', port: httpPort, apiKeys: [KEY] },
         storage: { dataDir: join(dir, 'data') },
         recording: { enabled: true, dir: recDir, sampleRate: 8000, flushMs: 250 },
         drain: { timeoutSeconds: 3, goodbye: 'This line is closing now. Goodbye.', retryAfterSeconds: 17 },
@@ -75,10 +77,21 @@ describe('SIGTERM with calls in flight', () => {
     expect(await ready.json()).toMatchObject({ ready: false, checks: { notDraining: false, storage: true } });
     const post = await fetch(`http://127.0.0.1:${httpPort}/calls`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-api-key': KEY },
       body: JSON.stringify({ agent: { name: 'late' }, medium: { type: 'websocket', inputSampleRate: 16000, outputSampleRate: 16000 } }),
     });
     expect(post.status).toBe(503);
+    expect(post.headers.get('retry-after')).not.toBeNull();
+    // A live call's recording so far, through the API (with the key): a valid stereo WAV, marked incomplete.
+    const [first] = gw.logsWith('call answered');
+    const recUrl = `http://127.0.0.1:${httpPort}/calls/${encodeURIComponent(first?.callId ?? '')}/recording`;
+    expect((await fetch(recUrl)).status).toBe(401);
+    const partial = await fetch(recUrl, { headers: { 'x-api-key': KEY } });
+    expect(partial.status).toBe(200);
+    expect(partial.headers.get('content-type')).toBe('audio/wav');
+    expect(partial.headers.get('x-callroom-recording-complete')).toBe('false');
+    expect(readWav(new Uint8Array(await partial.arrayBuffer()))).toMatchObject({ sampleRate: 8000, channels: 2 });
+    expect((await fetch(`http://127.0.0.1:${httpPort}/calls/nope/recording`, { headers: { 'x-api-key': KEY } })).status).toBe(404);
     expect(gw.logsWith('call ended')).toHaveLength(0);
 
     // SIPp's calls each get the gateway's BYE, after the drain time.
