@@ -143,4 +143,33 @@ describe('SIGTERM with calls in flight', () => {
     }
     await gw.stop();
   });
+
+  it('exits at once on a second signal while draining', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'callroom-shutdown2-'));
+    dirs.push(dir);
+    const gw = await startGatewayProcess({
+      transports: ['udp'],
+      sip: { echo: false, codecs: ['PCMU'] },
+      config: {
+        storage: { dataDir: join(dir, 'data') },
+        drain: { timeoutSeconds: 60 },
+        vad: { engine: 'energy' },
+        agents: [{ name: 'demo', greeting: 'Hello.', noSpeechNotice: '', vad: { minSpeechMs: 10_000 } }],
+      },
+    });
+    const scenario = await writeByeWaitScenario(dir, await writeCallerAudio(dir, 3));
+    await startSipp({ scenario: { file: scenario }, target: gw.target, calls: 1, timeoutMs: 60_000 });
+    await gw.waitForLog('call answered', { timeoutMs: 20_000 });
+    gw.process.kill('SIGTERM');
+    await gw.waitForLog('draining: no new calls', { timeoutMs: 5_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    // The drain would wait 60 s for the call; the operator does not.
+    expect(gw.process.running).toBe(true);
+    const t = Date.now();
+    gw.process.kill('SIGTERM');
+    const exit = await gw.process.exited;
+    expect(Date.now() - t).toBeLessThan(3_000);
+    expect(exit.exitCode).toBe(1);
+    expect(gw.logsWith('second signal: exiting now')).toHaveLength(1);
+  });
 });
