@@ -60,6 +60,9 @@ export class BoundedChannel<T> implements AsyncIterable<T> {
 
   /** Push, waiting for room under the 'wait' policy. Rejects if the channel closes or the signal aborts. */
   async send(item: T, signal?: AbortSignal): Promise<void> {
+    // The signal is checked before every attempt: a writer woken by `clear()` (barge-in) whose signal aborted
+    // meanwhile must not slip its stale item into the emptied channel.
+    if (signal?.aborted === true) throw new AbortedError();
     while (!this.push(item)) {
       if (this.#closed) throw new AbortedError('channel closed');
       signal?.throwIfAborted();
@@ -70,7 +73,8 @@ export class BoundedChannel<T> implements AsyncIterable<T> {
         };
         const wake = (): void => {
           signal?.removeEventListener('abort', onAbort);
-          resolve();
+          if (signal?.aborted === true) reject(new AbortedError());
+          else resolve();
         };
         this.#writers.push(wake);
         signal?.addEventListener('abort', onAbort, { once: true });

@@ -81,3 +81,24 @@ describe('BoundedChannel', () => {
     for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1] as number);
   });
 });
+
+describe('BoundedChannel send after clear (barge-in)', () => {
+  it('a writer whose signal aborted does not slip its item into the channel emptied by clear()', async () => {
+    const ch = new BoundedChannel<number>(1, 'wait');
+    ch.push(1);
+    const ac = new AbortController();
+    const waiting = ch.send(2, ac.signal);
+    ac.abort();
+    ch.clear();
+    await expect(waiting).rejects.toThrow();
+    expect(ch.size).toBe(0);
+  });
+
+  it('an aborted signal refuses even when there is room', async () => {
+    const ch = new BoundedChannel<number>(2, 'wait');
+    const ac = new AbortController();
+    ac.abort();
+    await expect(ch.send(1, ac.signal)).rejects.toThrow();
+    expect(ch.size).toBe(0);
+  });
+});
