@@ -8,15 +8,14 @@
  */
 import { AbortedError, errorMessage } from '../core/errors.ts';
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
-import { Listeners, type Unsubscribe } from '../core/listeners.ts';
+import type { Unsubscribe } from '../core/listeners.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Vad } from '../vad/vad.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
 import { AgentTurns } from './agent-turns.ts';
 import type { CallEvent, HangupCause } from './call-events.ts';
-import { isSessionEvent } from './call-events.ts';
 import type { CallLeg, CallOrigin, LegEnd } from './call-leg.ts';
-import { ClientToolPort } from './client-tool-port.ts';
+import { SessionShell } from './session-shell.ts';
 import { createCallRoom } from './call-room.ts';
 import { callRoomTools } from './room-tools.ts';
 import { EchoGuard } from './echo-guard.ts';
@@ -46,12 +45,8 @@ export class CallSession {
   readonly #o: CallSessionOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #events: Listeners<CallEvent>;
-  readonly #clientTools: ClientToolPort;
-  #state: SessionState = 'idle';
-  #answeredAt: number | undefined;
+  readonly #shell: SessionShell;
   #hangupReason: string | undefined;
-  #hangupCause: HangupCause | undefined;
   #hangupRequested = false;
   #ended: LegEnd | undefined;
 
@@ -62,12 +57,11 @@ export class CallSession {
     this.#o = options;
     this.#clock = options.clock ?? systemClock();
     this.#log = options.logger;
-    this.#events = new Listeners((err) => this.#log.warn({ err: errorMessage(err) }, 'call event listener failed'));
-    this.#clientTools = new ClientToolPort(options.leg.clientTools);
+    this.#shell = new SessionShell(options.leg, this.#clock, options.logger);
   }
 
   get state(): SessionState {
-    return this.#state;
+    return this.#shell.state;
   }
 
   /** How the call ended, once it has. */
@@ -77,37 +71,22 @@ export class CallSession {
 
   /** Ms since the call was answered (0 before). */
   sinceAnswer(): number {
-    return this.#answeredAt === undefined ? 0 : Math.round(this.#clock.now() - this.#answeredAt);
+    return this.#shell.sinceAnswer();
   }
 
   onEvent(fn: (event: CallEvent) => void): Unsubscribe {
-    return this.#events.add(fn);
+    return this.#shell.onEvent(fn);
   }
 
   /** An application takes the call's client tools and events (a SIP call's control socket). */
   attachControl(client: ControlClient): () => void {
-    const offEvents = this.#events.add((e) => {
-      if (isSessionEvent(e)) client.onSessionEvent(e);
-    });
-    const detach = this.#clientTools.attach(client);
-    client.onSessionEvent({ type: 'state', state: this.#state });
-    return () => {
-      offEvents();
-      detach();
-    };
+    return this.#shell.attachControl(client);
   }
 
   /** End the call from our side (API, time limit, shutdown). */
   async hangup(cause: HangupCause = 'api-hangup'): Promise<void> {
-    this.#cause(cause);
+    this.#shell.cause(cause);
     await this.leg.hangup();
-  }
-
-  /** The first cause of our hang-up wins. */
-  #cause(cause: HangupCause, detail?: string): void {
-    if (this.#hangupCause !== undefined) return;
-    this.#hangupCause = cause;
-    this.#emit({ type: 'hangup_cause', cause, ...(detail === undefined ? {} : { detail }) });
   }
 
   /** Answer, greet, and run the conversation until the call ends. Never rejects. */
@@ -133,7 +112,7 @@ export class CallSession {
       medium: leg.medium,
       clock,
       logger: this.#log,
-      roomTools: callRoomTools(agent, this.#clientTools, {
+      roomTools: callRoomTools(agent, this.#shell.clientTools, {
         requestHangup: (reason) => {
           this.#hangupRequested = true;
           this.#hangupReason = reason;
@@ -208,7 +187,7 @@ export class CallSession {
         driver.input(e);
       },
       onSpeechEdge: (edge, atMs) => {
-        if (edge === 'end' && this.#answeredAt !== undefined) turns.noteSpeechEnd(Math.round(atMs - this.#answeredAt));
+        if (edge === 'end' && this.#shell.answered) turns.noteSpeechEnd(Math.max(0, this.sinceAnswer() - Math.round(clock.now() - atMs)));
       },
       onSttStatus: (status) => {
         this.#emit({ type: 'stt', status, atMs: this.sinceAnswer() });
@@ -230,9 +209,8 @@ export class CallSession {
 
     try {
       await raceEnd(leg.answer(), leg.ended);
-      this.#answeredAt = clock.now();
+      this.#shell.markAnswered(spec.name);
       this.#log.info({ format: leg.inputFormat }, 'call answered');
-      this.#emit({ type: 'answered', atMs: 0, agent: spec.name, medium: leg.medium });
       this.#setState('listening');
       recognition.start();
       if (spec.greeting !== undefined) turns.say(spec.greeting, { commit: true });
@@ -248,7 +226,7 @@ export class CallSession {
           this.#log.warn({ err: errorMessage(err) }, 'call piece failed to close');
         }
       }
-      this.#clientTools.close();
+      this.#shell.clientTools.close();
     }
     const end = this.#ended ?? { reason: 'error', detail: 'ended without a reason' };
     this.#setState('idle');
@@ -298,25 +276,16 @@ export class CallSession {
 
   #hangupNow(): void {
     this.#log.info({ reason: this.#hangupReason }, 'agent ends the call');
-    this.#cause('agent-hangup', this.#hangupReason);
+    this.#shell.cause('agent-hangup', this.#hangupReason);
     void this.leg.hangup().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'hang-up failed'));
   }
 
   #setState(state: SessionState): void {
-    if (state === this.#state) return;
-    this.#state = state;
-    this.#emit({ type: 'state', state });
+    this.#shell.setState(state);
   }
 
   #emit(event: CallEvent): void {
-    if (isSessionEvent(event)) {
-      try {
-        this.leg.onSessionEvent?.(event);
-      } catch (err) {
-        this.#log.warn({ err: errorMessage(err) }, 'medium failed to take a session event');
-      }
-    }
-    this.#events.emit(event);
+    this.#shell.emit(event);
   }
 }
 

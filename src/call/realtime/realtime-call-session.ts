@@ -8,14 +8,13 @@
  */
 import { AbortedError, errorMessage } from '../../core/errors.ts';
 import { systemClock, type Clock, type TimerHandle } from '../../core/clock.ts';
-import { Listeners, type Unsubscribe } from '../../core/listeners.ts';
+import type { Unsubscribe } from '../../core/listeners.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { AgentRuntime } from '../agent-runtime.ts';
 import type { CallEvent, HangupCause } from '../call-events.ts';
-import { isSessionEvent } from '../call-events.ts';
 import type { CallLeg, LegEnd } from '../call-leg.ts';
 import type { CallSessionOptions } from '../call-session.ts';
-import { ClientToolPort } from '../client-tool-port.ts';
+import { SessionShell } from '../session-shell.ts';
 import type { ControlClient, SessionState } from '../session-events.ts';
 import type { AgentHangup } from './agent-hangup.ts';
 import { converse } from './conversation.ts';
@@ -27,11 +26,7 @@ export class RealtimeCallSession {
   readonly #o: CallSessionOptions;
   readonly #clock: Clock;
   readonly #log: Logger;
-  readonly #events: Listeners<CallEvent>;
-  readonly #clientTools: ClientToolPort;
-  #state: SessionState = 'idle';
-  #answeredAt: number | undefined;
-  #hangupCause: HangupCause | undefined;
+  readonly #shell: SessionShell;
   /** Why the model side ended the call (it could not be reached, or dropped for good). */
   #lost: string | undefined;
   #ended: LegEnd | undefined;
@@ -43,12 +38,11 @@ export class RealtimeCallSession {
     this.#o = options;
     this.#clock = options.clock ?? systemClock();
     this.#log = options.logger;
-    this.#events = new Listeners((err) => this.#log.warn({ err: errorMessage(err) }, 'call event listener failed'));
-    this.#clientTools = new ClientToolPort(options.leg.clientTools);
+    this.#shell = new SessionShell(options.leg, this.#clock, options.logger);
   }
 
   get state(): SessionState {
-    return this.#state;
+    return this.#shell.state;
   }
 
   /** How the call ended, once it has. */
@@ -58,29 +52,21 @@ export class RealtimeCallSession {
 
   /** Ms since the call was answered (0 before). */
   sinceAnswer(): number {
-    return this.#answeredAt === undefined ? 0 : Math.round(this.#clock.now() - this.#answeredAt);
+    return this.#shell.sinceAnswer();
   }
 
   onEvent(fn: (event: CallEvent) => void): Unsubscribe {
-    return this.#events.add(fn);
+    return this.#shell.onEvent(fn);
   }
 
   /** An application takes the call's client tools and events (a SIP call's control socket). */
   attachControl(client: ControlClient): () => void {
-    const offEvents = this.#events.add((e) => {
-      if (isSessionEvent(e)) client.onSessionEvent(e);
-    });
-    const detach = this.#clientTools.attach(client);
-    client.onSessionEvent({ type: 'state', state: this.#state });
-    return () => {
-      offEvents();
-      detach();
-    };
+    return this.#shell.attachControl(client);
   }
 
   /** End the call from our side (API, time limit, shutdown). */
   async hangup(cause: HangupCause = 'api-hangup'): Promise<void> {
-    this.#cause(cause);
+    this.#shell.cause(cause);
     await this.leg.hangup();
   }
 
@@ -108,21 +94,20 @@ export class RealtimeCallSession {
           vad: this.#o.vad,
           clock: this.#clock,
           logger: this.#log,
-          clientTools: this.#clientTools,
-          closeClientTools: () => this.#clientTools.close(),
+          clientTools: this.#shell.clientTools,
+          closeClientTools: () => this.#shell.clientTools.close(),
           emit: (e) => this.#emit(e),
           setState: (s) => this.#setState(s),
           sinceAnswer: () => this.sinceAnswer(),
           answered: () => {
-            this.#answeredAt = this.#clock.now();
-            this.#emit({ type: 'answered', atMs: 0, agent: this.agent.spec.name, medium: this.leg.medium });
+            this.#shell.markAnswered(this.agent.spec.name);
             this.#setState('listening');
             const maxCallMs = this.#o.maxCallMs ?? 0;
             if (maxCallMs > 0) maxTimer = this.#clock.setTimeout(() => void this.hangup('max-duration').catch(() => undefined), maxCallMs);
           },
           agentHangup: (reason) => {
             this.#log.info({ reason }, 'agent ends the call');
-            this.#cause('agent-hangup', reason);
+            this.#shell.cause('agent-hangup', reason);
             void this.leg.hangup().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'hang-up failed'));
           },
           lose: (reason) => this.#lose(reason),
@@ -142,7 +127,7 @@ export class RealtimeCallSession {
           this.#log.warn({ err: errorMessage(err) }, 'call piece failed to close');
         }
       }
-      this.#clientTools.close();
+      this.#shell.clientTools.close();
     }
     return this.#finish(this.#ended ?? { reason: 'error', detail: 'ended without a reason' }, hangup?.reason);
   }
@@ -165,26 +150,11 @@ export class RealtimeCallSession {
     void this.leg.hangup().catch(() => undefined);
   }
 
-  #cause(cause: HangupCause, detail?: string): void {
-    if (this.#hangupCause !== undefined) return;
-    this.#hangupCause = cause;
-    this.#emit({ type: 'hangup_cause', cause, ...(detail === undefined ? {} : { detail }) });
-  }
-
   #setState(state: SessionState): void {
-    if (state === this.#state || (this.#answeredAt === undefined && state !== 'idle')) return;
-    this.#state = state;
-    this.#emit({ type: 'state', state });
+    this.#shell.setState(state);
   }
 
   #emit(event: CallEvent): void {
-    if (isSessionEvent(event)) {
-      try {
-        this.leg.onSessionEvent?.(event);
-      } catch (err) {
-        this.#log.warn({ err: errorMessage(err) }, 'medium failed to take a session event');
-      }
-    }
-    this.#events.emit(event);
+    this.#shell.emit(event);
   }
 }
