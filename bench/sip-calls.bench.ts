@@ -90,8 +90,14 @@ let profileDir: string | undefined;
  */
 let niceness: number | undefined;
 
+/** Run the gateway, SIPp, dumpcap and this process at nice `n` (see `prio=`). */
+export function setNiceness(n: number): void {
+  niceness = n;
+  prioritise(process.pid);
+}
+
 /** Renice every thread of `pid` (Linux applies niceness per thread: the GC and I/O helpers too). */
-function prioritise(pid: number): void {
+export function prioritise(pid: number): void {
   if (niceness === undefined) return;
   let tids: string[];
   try {
@@ -108,7 +114,12 @@ function prioritise(pid: number): void {
   }
 }
 
-async function startGateway(): Promise<Gw> {
+/** What a concurrent run varies on the gateway: the RTP socket I/O (config `rtp.io`; its default when absent). */
+export interface GatewayVariant {
+  readonly io?: 'auto' | 'native' | 'dgram';
+}
+
+async function startGateway(variant: GatewayVariant = {}): Promise<Gw> {
   const [httpPort] = (await allocatePorts(1)) as [number];
   // The gateway inherits this process's environment (gateway-process.ts), NODE_OPTIONS included.
   const saved = process.env.NODE_OPTIONS;
@@ -118,7 +129,10 @@ async function startGateway(): Promise<Gw> {
       transports: ['udp'],
       rtp: RTP_RANGE,
       timeoutMs: 600_000,
-      config: { http: { enabled: true, host: '127.0.0.1', port: httpPort } },
+      config: {
+        http: { enabled: true, host: '127.0.0.1', port: httpPort },
+        ...(variant.io === undefined ? {} : { rtp: { host: '127.0.0.1', ...RTP_RANGE, io: variant.io } }),
+      },
     });
     prioritise(gw.pid);
     return { gw, httpPort, release: () => releasePorts([httpPort]) };
@@ -166,7 +180,7 @@ function gatewayFailures(gw: GatewayProcess): { failed: number; reasons: Record<
 
 /** One measurement: named figures (numbers) plus notes. */
 type Figures = Record<string, number>;
-interface RunOutcome {
+export interface RunOutcome {
   readonly figures: Figures;
   readonly notes: Record<string, string>;
 }
@@ -238,7 +252,7 @@ async function setupRun(rate: number, seconds: number): Promise<RunOutcome> {
   }
 }
 
-interface AudioMedia {
+export interface AudioMedia {
   /** uac-rtpstream-audio.xml with the raw mu-law file's path filled in. */
   readonly rtpStreamScenario: string;
   /** The same audio as a 20 ms PCMU pcap, for play_pcap_audio. */
@@ -247,9 +261,10 @@ interface AudioMedia {
   readonly audioMs: number;
 }
 
-async function writeAudio(dir: string): Promise<AudioMedia> {
-  const frames = AUDIO_SECONDS * 50;
-  const samples = speechLikeSignal({ sampleRate: 8000, seconds: AUDIO_SECONDS, seed: 3 });
+/** Tagged audio of `seconds` (default 16) for every caller, as a raw file for rtp_stream and as a pcap. */
+export async function writeAudio(dir: string, seconds: number = AUDIO_SECONDS): Promise<AudioMedia> {
+  const frames = seconds * 50;
+  const samples = speechLikeSignal({ sampleRate: 8000, seconds, seed: 3 });
   const payloads = taggedFrames(samples, 0, frames);
   const ulaw = join(dir, 'audio.ulaw');
   await writeFile(ulaw, Buffer.concat(payloads));
@@ -264,9 +279,10 @@ async function writeAudio(dir: string): Promise<AudioMedia> {
 
 type AudioSource = 'rtp_stream' | 'pcap';
 
-async function concurrentRun(n: number, media: AudioMedia, source: AudioSource): Promise<RunOutcome> {
+/** `n` concurrent echo calls with audio both ways against a fresh gateway: what the callers experienced. */
+export async function concurrentRun(n: number, media: AudioMedia, source: AudioSource, variant: GatewayVariant = {}): Promise<RunOutcome> {
   const machine = machineSnapshot();
-  const g = await startGateway();
+  const g = await startGateway(variant);
   const { gw } = g;
   // SIPp's own media port block: the capture keeps only what the gateway sends to it (other gateways may run).
   const mediaPort = await allocatePortBlock(4);
@@ -341,6 +357,7 @@ async function concurrentRun(n: number, media: AudioMedia, source: AudioSource):
         'caller gap p50': percentile(gaps, 50),
         'caller gap p99': percentile(gaps, 99),
         'caller gap max': gaps.reduce((a, b) => Math.max(a, b), 0),
+        'pacing |gap-20ms| p50': percentile(dev, 50),
         'pacing |gap-20ms| p99': percentile(dev, 99),
         'event-loop lag p99': metricSum(inWindow, 'nodejs_eventloop_lag_p99_seconds') * 1000,
         'pacer wake-up lateness p99 (bucket bound)': histogramQuantile(atStart, inWindow, 'callroom_rtp_pacer_lateness_seconds', 0.99) * 1000,
@@ -352,6 +369,7 @@ async function concurrentRun(n: number, media: AudioMedia, source: AudioSource):
         'gateway socket drops': drops.drops,
         'gateway RSS': mem.rssKb / 1024,
         'gateway RTP in': metricSum(after, 'callroom_rtp_packets_received_total'),
+        'gateway RTP lost (inbound)': metricSum(after, 'callroom_rtp_packets_lost_total'),
         'gateway RTP out': metricSum(after, 'callroom_rtp_packets_sent_total'),
         'gateway RTP concealed': metricSum(after, 'callroom_rtp_packets_concealed_total'),
         'gateway RTP late+dropped': metricSum(after, 'callroom_rtp_packets_late_total') + metricSum(after, 'callroom_rtp_packets_dropped_total'),
@@ -361,6 +379,7 @@ async function concurrentRun(n: number, media: AudioMedia, source: AudioSource):
       notes: {
         calls: `SIPp ${r.stats?.successfulCalls ?? 0} ok, ${sippFailed} failed; ${streams.length} streams captured, ${media.frames} frames per call; window ${round(wallMs / 1000, 1)} s; gateway drops over ${drops.sockets} sockets at the end of the window; machine RcvbufErrors include SIPp's RTP streamer, which never reads the echo`,
         machine: `${machine}${niceness === undefined ? '' : `; gateway, SIPp and dumpcap at nice ${niceness}`}`,
+        io: String(gw.logsWith('rtp io')[0]?.io ?? 'unknown'),
       },
     };
   } finally {
@@ -386,6 +405,7 @@ const UNITS: Record<string, string> = {
   'caller gap p50': 'ms',
   'caller gap p99': 'ms',
   'caller gap max': 'ms',
+  'pacing |gap-20ms| p50': 'ms',
   'pacing |gap-20ms| p99': 'ms',
   'event-loop lag p99': 'ms',
   'pacer wake-up lateness p99 (bucket bound)': 'ms',
@@ -393,7 +413,7 @@ const UNITS: Record<string, string> = {
 };
 
 /** Run `once` `runs` times and report each figure's median, with every run's value in the note. */
-async function repeated(label: string, runs: number, once: () => Promise<RunOutcome>): Promise<BenchResult[]> {
+export async function repeated(label: string, runs: number, once: () => Promise<RunOutcome>): Promise<BenchResult[]> {
   const outcomes: RunOutcome[] = [];
   for (let i = 0; i < runs; i++) {
     const o = await once();
