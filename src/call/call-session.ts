@@ -165,6 +165,8 @@ export class CallSession {
       (action) => this.#act(action, { turns, recognition, spec }),
     );
     closers.push(() => driver.close());
+    /** No recogniser serves right now (the caller was told once; the link keeps retrying). */
+    let deaf = false;
     const recognition: Recognition = new Recognition({
       leg,
       vad: this.#o.vad,
@@ -191,8 +193,14 @@ export class CallSession {
       },
       onSttStatus: (status) => {
         this.#emit({ type: 'stt', status, atMs: this.sinceAnswer() });
-        if (status.type === 'unavailable') {
-          // Nothing can hear this line (narrowband audio, wideband-only recogniser): say so, and work by keypad.
+        if (status.type === 'serving' && deaf) {
+          deaf = false;
+          kit.addMessage(roomId, 'system', { role: 'user', content: '[System: speech on this call is recognised again.]' });
+        }
+        if (status.type === 'unavailable' && !deaf) {
+          // Nothing can hear this line (narrowband audio with a wideband-only recogniser, or every recogniser
+          // down; the link keeps retrying): say so once, and work by keypad meanwhile.
+          deaf = true;
           kit.addMessage(roomId, 'system', {
             role: 'user',
             content: '[System: speech on this call cannot be recognised; the caller can only use the keypad, which arrives as "[The caller pressed ...]".]',

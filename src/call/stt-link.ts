@@ -2,7 +2,10 @@
  * A call's speech-to-text over an ordered list of providers: the first that can hear the call's audio
  * serves it (a wideband-only recogniser refuses narrowband audio and is skipped, with the reason recorded).
  * When the serving session fails mid-call it is reopened once; a second failure hands the live call to the
- * next provider (cloud -> offline). Audio arriving while a session opens is kept (up to 3 s) and replayed.
+ * next provider (cloud -> offline). A session that served a while before dropping starts its count afresh.
+ * When no provider is left the call is never left deaf for good: every provider gets another chance after a
+ * back-off (1 s, 2 s, 5 s, 10 s, then every 30 s) until one serves again or the call ends.
+ * Audio arriving while a session opens is kept (up to 3 s) and replayed.
  * G.711 calls feed a provider that takes G.711 the wire bytes untouched.
  */
 import type { AudioFrame } from '../core/audio-frame.ts';
@@ -25,12 +28,18 @@ export interface SttLinkOptions {
   readonly keywords?: readonly string[];
   /** Reopens of one provider after a mid-call failure before moving on (default 1). */
   readonly reconnects?: number;
+  /** Waits before trying every provider again once none serves (last one repeats; default 1, 2, 5, 10, 30 s). */
+  readonly retryDelaysMs?: readonly number[];
+  /** A session that served this long before dropping counts as healthy: its failures reset (default 10 s). */
+  readonly healthyAfterMs?: number;
   readonly logger: Logger;
   readonly onEvent: (event: SttEvent) => void;
   readonly onStatus: (status: SttStatus) => void;
 }
 
 const MAX_PENDING_MS = 3000;
+const RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000, 30_000];
+const HEALTHY_AFTER_MS = 10_000;
 
 export class SttLink {
   readonly #o: SttLinkOptions;
@@ -46,6 +55,8 @@ export class SttLink {
   #pendingMs = 0;
   #closed = false;
   #available = true;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retries = 0;
 
   constructor(options: SttLinkOptions) {
     this.#o = options;
@@ -66,6 +77,8 @@ export class SttLink {
     this.#dead.clear();
     this.#failures.clear();
     this.#available = true;
+    this.#cancelRetry();
+    this.#retries = 0;
     void this.#open();
   }
 
@@ -89,6 +102,7 @@ export class SttLink {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#cancelRetry();
     this.#generation++;
     const s = this.#session;
     this.#session = undefined;
@@ -137,6 +151,8 @@ export class SttLink {
         this.#session = session;
         this.#provider = provider;
         this.#opening = false;
+        this.#available = true;
+        this.#retries = 0;
         this.#o.onStatus({ type: 'serving', provider: provider.name, sampleRate: format.sampleRate, encoding });
         this.#flushPending(session);
         void this.#pump(session, provider, generation);
@@ -157,6 +173,31 @@ export class SttLink {
     this.#pending = [];
     this.#pendingMs = 0;
     this.#o.onStatus({ type: 'unavailable', sampleRate: format.sampleRate });
+    this.#scheduleRetry(format);
+  }
+
+  /** No provider serves: give every one (except those that can never hear this format) another chance later. */
+  #scheduleRetry(format: LegAudioFormat): void {
+    const canEverServe = this.#o.providers.some((p) => p.supportsSampleRate(format.sampleRate));
+    if (!canEverServe || this.#closed) return;
+    const delays = this.#o.retryDelaysMs ?? RETRY_DELAYS_MS;
+    const delay = delays[Math.min(this.#retries, delays.length - 1)] ?? 30_000;
+    this.#retries++;
+    this.#cancelRetry();
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#closed || this.#format !== format) return;
+      this.#dead.clear();
+      this.#failures.clear();
+      this.#o.logger.info({ attempt: this.#retries }, 'stt retrying recognisers');
+      void this.#open();
+    }, delay);
+    this.#retryTimer.unref?.();
+  }
+
+  #cancelRetry(): void {
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   #flushPending(session: SttSession): void {
@@ -175,6 +216,7 @@ export class SttLink {
   /** Deliver the session's events; a failure reopens once, then moves to the next provider. */
   async #pump(session: SttSession, provider: SttProvider, generation: number): Promise<void> {
     let failure: string | undefined;
+    const servedFrom = performance.now();
     try {
       for await (const ev of session.events()) {
         if (generation !== this.#generation) return;
@@ -191,7 +233,8 @@ export class SttLink {
     }
     if (generation !== this.#generation || this.#closed) return;
     // The session ended without us closing it: the provider dropped the call's recognition.
-    const failures = (this.#failures.get(provider.name) ?? 0) + 1;
+    const healthy = performance.now() - servedFrom >= (this.#o.healthyAfterMs ?? HEALTHY_AFTER_MS);
+    const failures = (healthy ? 0 : (this.#failures.get(provider.name) ?? 0)) + 1;
     this.#failures.set(provider.name, failures);
     const willRetry = failures <= (this.#o.reconnects ?? 1);
     if (!willRetry) this.#dead.add(provider.name);
