@@ -2,8 +2,9 @@
  * The agent's voice: one reply at a time, text chunks -> TTS -> the leg, paced by the leg. Each chunk is
  * synthesized as its own request while the chunk before it plays, so the audio of every chunk is known and
  * a barge-in can say exactly what the caller heard (`heard-text.ts`). A TTS that fails hands the rest of
- * the reply to the next voice (cloud -> offline); G.711 goes out as the provider's bytes when both sides
- * speak it. `stop()` drops queued audio at once and reports the heard text.
+ * the reply to the next voice (cloud -> offline); a later reply goes back to the preferred voice after a
+ * cool-down (30 s), or at once when every voice has failed, so a passing outage never leaves a call mute or
+ * on the fallback for good. G.711 goes out as the provider's bytes when both sides speak it. `stop()` drops queued audio at once and reports the heard text.
  */
 import { raceAbort } from '../core/abort.ts';
 import type { AudioFrame } from '../core/audio-frame.ts';
@@ -29,7 +30,11 @@ export interface SpeechOutOptions {
   readonly logger: Logger;
   /** A voice failed (and which one takes over, if any). */
   readonly onTtsFailure?: (provider: string, error: string, next: string | undefined) => void;
+  /** How long after a failure a new reply tries the preferred voice again (default 30 s). */
+  readonly preferredAgainAfterMs?: number;
 }
+
+const PREFERRED_AGAIN_AFTER_MS = 30_000;
 
 /** How a reply ended. */
 export interface ReplyResult {
@@ -62,6 +67,8 @@ export interface Reply {
 export class SpeechOut {
   readonly #o: SpeechOutOptions;
   #voice = 0;
+  /** Call-clock time the voice in use last moved on from a failed one. */
+  #failedAt = 0;
   #current: ReplyRun | undefined;
   /** Settles when the last reply started has finished: replies play one after the other, never mixed. */
   #tail: Promise<unknown> = Promise.resolve();
@@ -77,6 +84,7 @@ export class SpeechOut {
 
   /** Play a streamed reply (the model's text). `onFirstAudio` fires once, when its first audio is written. */
   play(text: AsyncIterable<string>, signal: AbortSignal, onFirstAudio?: () => void): Reply {
+    this.#backToPreferred();
     const run = new ReplyRun(this, this.#o, signal, onFirstAudio, this.#tail);
     this.#tail = run.done;
     this.#current = run;
@@ -101,9 +109,18 @@ export class SpeechOut {
   nextVoice(failed: TtsProvider, error: string): TtsProvider | undefined {
     if (this.#o.tts[this.#voice] === failed && this.#voice < this.#o.tts.length - 1) this.#voice++;
     else if (this.#o.tts[this.#voice] === failed) this.#voice = this.#o.tts.length;
+    this.#failedAt = this.#o.clock.now();
     const next = this.#o.tts[this.#voice];
     this.#o.onTtsFailure?.(failed.name, error, next?.name);
     return next;
+  }
+
+  #backToPreferred(): void {
+    if (this.#voice === 0) return;
+    const exhausted = this.#voice >= this.#o.tts.length;
+    if (!exhausted && this.#o.clock.now() - this.#failedAt < (this.#o.preferredAgainAfterMs ?? PREFERRED_AGAIN_AFTER_MS)) return;
+    this.#o.logger.info({ provider: this.#o.tts[0]?.name, exhausted }, 'tts back to the preferred voice');
+    this.#voice = 0;
   }
 }
 
