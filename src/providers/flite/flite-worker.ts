@@ -1,24 +1,23 @@
 /**
- * Worker thread that runs flite.wasm (the flite CLI compiled to WASI) through `node:wasi`.
+ * Worker thread that runs flite.wasm (the flite CLI compiled to WASI) over an in-memory WASI
+ * (`memory-wasi.ts`; `node:wasi` leaked a host descriptor per instance).
  *
  * The wasm is the command-line program: each synthesis is one fresh instance whose `_start` runs
- * `flite -voice V -f /io/in.txt -o /io/out.wav` against a private temporary directory preopened as
- * `/io` (node:wasi has no in-memory files). Instantiating copies ~17 MB of data segments (tens of ms),
+ * `flite -voice V -f /io/in.txt -o /io/out.wav`, both files held in memory. Instantiating copies
+ * ~17 MB of data segments (tens of ms),
  * so after each job the next instance for the same voice is prepared ahead of time; the module itself
  * is compiled once. Running in a worker keeps that synchronous work off the event loop.
  *
  * Protocol: in `{ id, voice, text }`; out `{ id, pcm, sampleRate }` (pcm buffer transferred) or
  * `{ id, error }`.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { WASI } from 'node:wasi';
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readWav } from '../../media/wav.ts';
+import { MemoryWasi } from './memory-wasi.ts';
 
 export interface FliteWorkerData {
   readonly wasmPath: string;
-  readonly ioDir: string;
   /** Voice to prepare an instance for at start-up. */
   readonly warmVoice?: string;
 }
@@ -35,7 +34,7 @@ export type FliteReply =
 
 interface Prepared {
   readonly voice: string;
-  readonly wasi: WASI;
+  readonly wasi: MemoryWasi;
   readonly instance: object;
 }
 
@@ -47,18 +46,11 @@ interface WasmApi {
 const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const data = workerData as FliteWorkerData;
-const inPath = join(data.ioDir, 'in.txt');
-const outPath = join(data.ioDir, 'out.wav');
 const module = new wasm.Module(readFileSync(data.wasmPath));
 let warm: Promise<Prepared> | undefined;
 
 async function prepare(voice: string): Promise<Prepared> {
-  const wasi = new WASI({
-    version: 'preview1',
-    args: ['flite', '-voice', voice, '-f', '/io/in.txt', '-o', '/io/out.wav'],
-    preopens: { '/io': data.ioDir },
-    returnOnExit: true,
-  });
+  const wasi = new MemoryWasi({ args: ['flite', '-voice', voice, '-f', '/io/in.txt', '-o', '/io/out.wav'], dir: '/io' });
   const instance = await wasm.instantiate(module, wasi.getImportObject());
   return { voice, wasi, instance };
 }
@@ -67,14 +59,14 @@ async function synthesize(job: FliteJob): Promise<FliteReply> {
   const ready = warm !== undefined ? await warm : undefined;
   warm = undefined;
   const p = ready !== undefined && ready.voice === job.voice ? ready : await prepare(job.voice);
-  rmSync(outPath, { force: true });
   // flite reads the text as a file, so no command-line quoting or length limits apply.
-  writeFileSync(inPath, job.text);
-  const code = p.wasi.start(p.instance);
+  p.wasi.setFile('in.txt', new TextEncoder().encode(job.text));
   let reply: FliteReply;
   try {
-    if (code !== 0) throw new Error(`flite exited with ${code}`);
-    const wav = readWav(readFileSync(outPath));
+    const code = p.wasi.start(p.instance);
+    const out = p.wasi.file('out.wav');
+    if (code !== 0 || out === undefined) throw new Error(`flite exited with ${code}: ${p.wasi.output(2).trim() || 'no output'}`);
+    const wav = readWav(out);
     reply = { id: job.id, pcm: wav.samples, sampleRate: wav.sampleRate };
   } catch (err) {
     reply = { id: job.id, error: err instanceof Error ? err.message : String(err) };
