@@ -75,6 +75,8 @@ interface CallInfo {
   readonly llm: string;
   tts: string;
   stt: string | undefined;
+  /** Already counted as a call no recogniser could hear (the link retries, reporting it again). */
+  deaf: boolean;
   answeredAt: number | undefined;
 }
 
@@ -150,7 +152,7 @@ export function registerCallMetrics(o: CallMetricsOptions): CallMetrics {
   const falseBargeIns = new Counter({ name: 'callroom_false_barge_ins_total', help: 'Sounds over the agent not taken as barge-in, by why (echo of its own voice, too short).', labelNames: ['why'], registers });
   const providerErrors = new Counter({ name: 'callroom_provider_errors_total', help: 'Provider failures seen by calls, by kind (stt, tts, llm, s2s) and provider.', labelNames: ['kind', 'provider'], registers });
   const fallbacks = new Counter({ name: 'callroom_provider_fallbacks_total', help: 'Calls moved from one provider to the next, by kind.', labelNames: ['kind', 'from', 'to'], registers });
-  const sttUnavailable = new Counter({ name: 'callroom_stt_unavailable_total', help: 'Calls no recogniser could hear (keypad only).', registers });
+  const sttUnavailable = new Counter({ name: 'callroom_stt_unavailable_total', help: 'Calls that at some point no recogniser could hear (keypad only meanwhile; recognisers are retried).', registers });
   const recordingFailures = new Counter({ name: 'callroom_recording_write_failures_total', help: 'Recordings that stopped because a write failed (the call went on).', registers });
   if (o.recordings !== undefined) {
     const rec = o.recordings;
@@ -180,6 +182,7 @@ export function registerCallMetrics(o: CallMetricsOptions): CallMetrics {
         llm: providers.of(runtime?.llm.name ?? 'unknown'),
         tts: providers.of(runtime?.tts[0]?.name ?? 'unknown'),
         stt: undefined,
+        deaf: false,
         answeredAt: undefined,
       });
       started.inc({ medium, direction: e.origin.direction === 'outbound' ? 'outbound' : 'inbound' });
@@ -215,7 +218,8 @@ export function registerCallMetrics(o: CallMetricsOptions): CallMetrics {
           call.stt = next;
         } else if (s.type === 'failed') {
           providerErrors.inc({ kind: 'stt', provider: providers.of(s.provider) });
-        } else if (s.type === 'unavailable') {
+        } else if (s.type === 'unavailable' && !call.deaf) {
+          call.deaf = true;
           sttUnavailable.inc();
         }
         return;

@@ -43,6 +43,9 @@ describe('call metrics from call events', () => {
     emit({ type: 'tts_failed', provider: 'elevenlabs', error: 'boom', next: 'flite', atMs: 5000 });
     emit({ type: 'stt', status: { type: 'failed', provider: 'deepgram', error: 'dropped', willRetry: false }, atMs: 6000 });
     emit({ type: 'stt', status: { type: 'serving', provider: 'pocketsphinx', sampleRate: 16000, encoding: 'pcm_s16le' }, atMs: 6100 });
+    // Every recogniser down: the link reports it at each retry; the call counts once.
+    emit({ type: 'stt', status: { type: 'unavailable', sampleRate: 16000 }, atMs: 6500 });
+    emit({ type: 'stt', status: { type: 'unavailable', sampleRate: 16000 }, atMs: 6600 });
     emit({ type: 'llm_failed', error: 'timeout', atMs: 7000 });
     emit({ type: 'hangup_cause', cause: 'agent-hangup' });
     emit({ type: 'ended', end: { reason: 'local-hangup' }, atMs: 8000 });
@@ -66,6 +69,7 @@ describe('call metrics from call events', () => {
     expect(await sample(registry, 'callroom_provider_errors_total', { kind: 'llm', provider: 'openai' })).toBe(1);
     expect(await sample(registry, 'callroom_provider_fallbacks_total', { kind: 'tts', from: 'elevenlabs', to: 'flite' })).toBe(1);
     expect(await sample(registry, 'callroom_provider_fallbacks_total', { kind: 'stt', from: 'deepgram', to: 'pocketsphinx' })).toBe(1);
+    expect(await sample(registry, 'callroom_stt_unavailable_total')).toBe(1);
     expect(await histogramCount(registry, 'callroom_call_duration_seconds', { medium: 'sip' }).then((h) => h.count)).toBe(1);
     expect(await sample(registry, 'callroom_sip_rate_limited_total')).toBe(7);
     expect(await sample(registry, 'callroom_sip_drain_refused_total')).toBe(2);
