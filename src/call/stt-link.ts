@@ -4,7 +4,8 @@
  * When the serving session fails mid-call it is reopened once; a second failure hands the live call to the
  * next provider (cloud -> offline). A session that served a while before dropping starts its count afresh.
  * When no provider is left the call is never left deaf for good: every provider gets another chance after a
- * back-off (1 s, 2 s, 5 s, 10 s, then every 30 s) until one serves again or the call ends.
+ * back-off (1 s, 2 s, 5 s, then every 10 s; each ±20 % so calls deafened together do not retry in step) until
+ * one serves again or the call ends.
  * Audio arriving while a session opens is kept (up to 3 s) and replayed.
  * G.711 calls feed a provider that takes G.711 the wire bytes untouched.
  */
@@ -28,7 +29,7 @@ export interface SttLinkOptions {
   readonly keywords?: readonly string[];
   /** Reopens of one provider after a mid-call failure before moving on (default 1). */
   readonly reconnects?: number;
-  /** Waits before trying every provider again once none serves (last one repeats; default 1, 2, 5, 10, 30 s). */
+  /** Waits before trying every provider again once none serves (last one repeats; default 1, 2, 5, 10 s; ±20 % jitter). */
   readonly retryDelaysMs?: readonly number[];
   /** A session that served this long before dropping counts as healthy: its failures reset (default 10 s). */
   readonly healthyAfterMs?: number;
@@ -38,7 +39,7 @@ export interface SttLinkOptions {
 }
 
 const MAX_PENDING_MS = 3000;
-const RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000, 30_000];
+const RETRY_DELAYS_MS = [1000, 2000, 5000, 10_000];
 const HEALTHY_AFTER_MS = 10_000;
 
 export class SttLink {
@@ -181,7 +182,7 @@ export class SttLink {
     const canEverServe = this.#o.providers.some((p) => p.supportsSampleRate(format.sampleRate));
     if (!canEverServe || this.#closed) return;
     const delays = this.#o.retryDelaysMs ?? RETRY_DELAYS_MS;
-    const delay = delays[Math.min(this.#retries, delays.length - 1)] ?? 30_000;
+    const delay = (delays[Math.min(this.#retries, delays.length - 1)] ?? 10_000) * (0.8 + Math.random() * 0.4);
     this.#retries++;
     this.#cancelRetry();
     this.#retryTimer = setTimeout(() => {
