@@ -29,7 +29,7 @@ export async function run(): Promise<BenchResult[]> {
     { name: 'calls', value: r.calls, unit: 'calls', note: `chaos ${opt.chaos} s from ${chaosAtS} s, calls go on ${opt.after} s after it, seed ${opt.seed}` },
     { name: 'records', value: r.records.length, unit: 'records', note: `end reasons ${JSON.stringify(r.endReasons)}` },
     { name: 'answering after the chaos', value: r.talkedAfter.size, unit: 'calls', note: `${r.turnsAfter} turns answered after it, ${r.turns} in all` },
-    { name: 'recogniser given up (deaf, still up)', value: r.sttGivenUp.size, unit: 'calls' },
+    { name: 'recogniser given up during the chaos (then retried)', value: r.sttGivenUp.size, unit: 'calls' },
     { name: 'stuck (none of the above)', value: r.stuck.length, unit: 'calls' },
     { name: 'SIPp failed', value: r.sippFailed, unit: 'calls', note: `${r.sippSuccessful} completed` },
     { name: 'gateway exit on SIGTERM', value: r.exitCode ?? -1, unit: 'code', note: r.signal === null ? 'no signal' : `signal ${r.signal}` },

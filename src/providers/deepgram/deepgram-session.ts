@@ -322,7 +322,7 @@ export class DeepgramSession implements SttSession {
   }
 
   #fail(error: ProviderError): void {
-    this.#s.logger.error({ code: error.code, retryable: error.retryable, err: error.message }, 'deepgram: stream failed');
+    this.#s.logger.warn({ code: error.code, retryable: error.retryable, err: error.message }, 'deepgram: stream failed');
     this.#emit({ type: 'error', error, retryable: error.retryable });
     this.#teardown();
   }

@@ -2,9 +2,9 @@
  * Provider chaos during 50 concurrent agent calls (a short window here; bench/chaos.bench.ts runs a minute): the
  * recogniser, voice and model are cut off and stalled at random, behind TCP proxies in front of their wire
  * fakes, while SIPp callers keep asking. Afterwards: the gateway process never crashed (exit 0 on SIGTERM, no
- * error-level log of a crash), no record was lost (one per call, each ended with a reason), and every call
- * either kept talking (the agent answered after the chaos), lost its recogniser in a way the gateway recorded in
- * its log (it stays up; see the report), or was ended by the gateway with a recorded reason.
+ * error-level log of a crash), no record was lost (one per call, each ended with a reason), and every call the
+ * caller ended talked again after the chaos (the agent answered a question asked after it): recognisers that
+ * were given up are retried, so no call stays deaf.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { liveProcesses, stopAllProcesses } from '../../support/sip-peers/managed-process.ts';
@@ -34,10 +34,11 @@ describe('provider chaos', () => {
       expect(rec.state).toBe('ended');
       expect(rec.endReason).not.toBeNull();
     }
-    // Every caller got through its call (the gateway ended none early), and every call kept talking or is
-    // accounted for.
+    // Every caller got through its call (the gateway ended none early), and every call talked again after the
+    // chaos, its recogniser given up during it or not.
     expect(r.sippSuccessful + r.sippFailed, summary).toBe(CALLS);
     expect(r.stuck, summary).toEqual([]);
-    expect(r.talkedAfter.size, summary).toBeGreaterThan(0);
+    const endedByCaller = r.records.filter((rec) => rec.endReason === 'caller-hangup').map((rec) => rec.id);
+    expect(endedByCaller.filter((id) => !r.talkedAfter.has(id)), summary).toEqual([]);
   });
 });
