@@ -7,93 +7,34 @@
  *                                                                  -> SpeechOut (TTS) -> leg
  */
 import { AbortedError, errorMessage } from '../core/errors.ts';
-import { systemClock, type Clock, type TimerHandle } from '../core/clock.ts';
-import type { Unsubscribe } from '../core/listeners.ts';
+import type { TimerHandle } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import type { Vad } from '../vad/vad.ts';
 import type { AgentRuntime } from './agent-runtime.ts';
 import { AgentTurns } from './agent-turns.ts';
-import type { CallEvent, HangupCause } from './call-events.ts';
-import type { CallLeg, CallOrigin, LegEnd } from './call-leg.ts';
-import { SessionShell } from './session-shell.ts';
+import type { CallEvent } from './call-events.ts';
+import type { CallLeg, LegEnd } from './call-leg.ts';
+import { SessionBase } from './session-base.ts';
 import { createCallRoom } from './call-room.ts';
 import { callRoomTools } from './room-tools.ts';
 import { EchoGuard } from './echo-guard.ts';
 import { Recognition } from './recognition.ts';
-import type { ControlClient, SessionState } from './session-events.ts';
+import type { SessionState } from './session-events.ts';
 import { SpeechOut } from './speech-out.ts';
 import { ToolFiller } from './tool-filler.ts';
 import { TurnDriver } from './turn-driver.ts';
 import type { TurnAction } from './turn-taking.ts';
 
-export interface CallSessionOptions {
-  readonly callId: string;
-  readonly leg: CallLeg;
-  readonly origin: CallOrigin;
-  readonly agent: AgentRuntime;
-  readonly vad: Vad;
-  readonly logger: Logger;
-  readonly clock?: Clock;
-  /** The call is ended (with a goodbye of its own making) after this long; 0 for no limit. */
-  readonly maxCallMs?: number;
-}
+export type { CallSessionOptions } from './session-base.ts';
 
-export class CallSession {
-  readonly id: string;
-  readonly leg: CallLeg;
-  readonly agent: AgentRuntime;
-  readonly #o: CallSessionOptions;
-  readonly #clock: Clock;
-  readonly #log: Logger;
-  readonly #shell: SessionShell;
+export class CallSession extends SessionBase {
   #hangupReason: string | undefined;
   #hangupRequested = false;
-  #ended: LegEnd | undefined;
-
-  constructor(options: CallSessionOptions) {
-    this.id = options.callId;
-    this.leg = options.leg;
-    this.agent = options.agent;
-    this.#o = options;
-    this.#clock = options.clock ?? systemClock();
-    this.#log = options.logger;
-    this.#shell = new SessionShell(options.leg, this.#clock, options.logger);
-  }
-
-  get state(): SessionState {
-    return this.#shell.state;
-  }
-
-  /** How the call ended, once it has. */
-  get end(): LegEnd | undefined {
-    return this.#ended;
-  }
-
-  /** Ms since the call was answered (0 before). */
-  sinceAnswer(): number {
-    return this.#shell.sinceAnswer();
-  }
-
-  onEvent(fn: (event: CallEvent) => void): Unsubscribe {
-    return this.#shell.onEvent(fn);
-  }
-
-  /** An application takes the call's client tools and events (a SIP call's control socket). */
-  attachControl(client: ControlClient): () => void {
-    return this.#shell.attachControl(client);
-  }
-
-  /** End the call from our side (API, time limit, shutdown). */
-  async hangup(cause: HangupCause = 'api-hangup'): Promise<void> {
-    this.#shell.cause(cause);
-    await this.leg.hangup();
-  }
 
   /** Answer, greet, and run the conversation until the call ends. Never rejects. */
   async run(): Promise<LegEnd> {
     const { leg, agent } = this;
     const spec = agent.spec;
-    const clock = this.#clock;
+    const clock = this.clock;
     const closers: Array<() => void | Promise<void>> = [];
     const echoGuard = spec.turn.echoGuard ? new EchoGuard() : undefined;
     const speech = new SpeechOut({
@@ -102,17 +43,17 @@ export class CallSession {
       ...(spec.tts.voice === undefined ? {} : { voice: spec.tts.voice }),
       echoGuard,
       clock,
-      logger: this.#log,
+      logger: this.log,
       onTtsFailure: (provider, error, next) => this.#emit({ type: 'tts_failed', provider, error, next, atMs: this.sinceAnswer() }),
     });
     const { kit, roomId } = createCallRoom({
       callId: this.id,
       agent,
-      origin: this.#o.origin,
+      origin: this.options.origin,
       medium: leg.medium,
       clock,
-      logger: this.#log,
-      roomTools: callRoomTools(agent, this.#shell.clientTools, {
+      logger: this.log,
+      roomTools: callRoomTools(agent, this.shell.clientTools, {
         requestHangup: (reason) => {
           this.#hangupRequested = true;
           this.#hangupReason = reason;
@@ -140,7 +81,7 @@ export class CallSession {
       filler,
       clock,
       sinceAnswer: () => this.sinceAnswer(),
-      logger: this.#log,
+      logger: this.log,
       apology: spec.apology,
       emit: (e) => this.#emit(e),
       playout: (e) => driver.input(e),
@@ -161,7 +102,7 @@ export class CallSession {
         idlePromptMs: spec.turn.idlePromptMs,
       },
       clock,
-      this.#log,
+      this.log,
       (action) => this.#act(action, { turns, recognition, spec }),
     );
     closers.push(() => driver.close());
@@ -169,16 +110,16 @@ export class CallSession {
     let deaf = false;
     const recognition: Recognition = new Recognition({
       leg,
-      vad: this.#o.vad,
+      vad: this.options.vad,
       vadOptions: spec.vad,
       stt: agent.stt,
       language: spec.stt.language,
       keywords: spec.stt.keywords,
       echoGuard,
       clock,
-      logger: this.#log,
+      logger: this.log,
       onHearing: (e) => {
-        if (e.type !== 'interim') this.#log.debug({ hearing: e.type, phase: driver.state.phase }, 'hearing');
+        if (e.type !== 'interim') this.log.debug({ hearing: e.type, phase: driver.state.phase }, 'hearing');
         if (e.type === 'final' && e.text.trim() !== '') turns.noteFinal();
         if (e.type === 'interim' || e.type === 'final') {
           if (e.text.trim() !== '' && driver.state.phase === 'user_speaking') {
@@ -189,7 +130,7 @@ export class CallSession {
         driver.input(e);
       },
       onSpeechEdge: (edge, atMs) => {
-        if (edge === 'end' && this.#shell.answered) turns.noteSpeechEnd(Math.max(0, this.sinceAnswer() - Math.round(clock.now() - atMs)));
+        if (edge === 'end' && this.shell.answered) turns.noteSpeechEnd(Math.max(0, this.sinceAnswer() - Math.round(clock.now() - atMs)));
       },
       onSttStatus: (status) => {
         this.#emit({ type: 'stt', status, atMs: this.sinceAnswer() });
@@ -217,26 +158,26 @@ export class CallSession {
 
     try {
       await raceEnd(leg.answer(), leg.ended);
-      this.#shell.markAnswered(spec.name);
-      this.#log.info({ format: leg.inputFormat }, 'call answered');
+      this.shell.markAnswered(spec.name);
+      this.log.info({ format: leg.inputFormat }, 'call answered');
       this.#setState('listening');
       recognition.start();
       if (spec.greeting !== undefined) turns.say(spec.greeting, { commit: true });
-      if ((this.#o.maxCallMs ?? 0) > 0) maxTimer = clock.setTimeout(() => void this.hangup('max-duration').catch(() => undefined), this.#o.maxCallMs ?? 0);
-      this.#ended = await leg.ended;
+      if ((this.options.maxCallMs ?? 0) > 0) maxTimer = clock.setTimeout(() => void this.hangup('max-duration').catch(() => undefined), this.options.maxCallMs ?? 0);
+      this.ended = await leg.ended;
     } catch (err) {
-      this.#ended = await settleEnd(leg, err, this.#log);
+      this.ended = await settleEnd(leg, err, this.log);
     } finally {
       for (const close of closers.reverse()) {
         try {
           await close();
         } catch (err) {
-          this.#log.warn({ err: errorMessage(err) }, 'call piece failed to close');
+          this.log.warn({ err: errorMessage(err) }, 'call piece failed to close');
         }
       }
-      this.#shell.clientTools.close();
+      this.shell.clientTools.close();
     }
-    const end = this.#ended ?? { reason: 'error', detail: 'ended without a reason' };
+    const end = this.ended ?? { reason: 'error', detail: 'ended without a reason' };
     this.#setState('idle');
     this.#emit({ type: 'ended', end: this.#hangupReason === undefined ? end : { ...end, detail: this.#hangupReason }, atMs: this.sinceAnswer() });
     return end;
@@ -283,17 +224,17 @@ export class CallSession {
   }
 
   #hangupNow(): void {
-    this.#log.info({ reason: this.#hangupReason }, 'agent ends the call');
-    this.#shell.cause('agent-hangup', this.#hangupReason);
-    void this.leg.hangup().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'hang-up failed'));
+    this.log.info({ reason: this.#hangupReason }, 'agent ends the call');
+    this.shell.cause('agent-hangup', this.#hangupReason);
+    void this.leg.hangup().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'hang-up failed'));
   }
 
   #setState(state: SessionState): void {
-    this.#shell.setState(state);
+    this.shell.setState(state);
   }
 
   #emit(event: CallEvent): void {
-    this.#shell.emit(event);
+    this.shell.emit(event);
   }
 }
 

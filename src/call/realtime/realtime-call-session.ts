@@ -7,68 +7,17 @@
  * detail says why; nothing here rejects or throws into the manager.
  */
 import { AbortedError, errorMessage } from '../../core/errors.ts';
-import { systemClock, type Clock, type TimerHandle } from '../../core/clock.ts';
-import type { Unsubscribe } from '../../core/listeners.ts';
-import type { Logger } from '../../core/logger.ts';
-import type { AgentRuntime } from '../agent-runtime.ts';
-import type { CallEvent, HangupCause } from '../call-events.ts';
-import type { CallLeg, LegEnd } from '../call-leg.ts';
-import type { CallSessionOptions } from '../call-session.ts';
-import { SessionShell } from '../session-shell.ts';
-import type { ControlClient, SessionState } from '../session-events.ts';
+import type { TimerHandle } from '../../core/clock.ts';
+import type { CallEvent } from '../call-events.ts';
+import type { LegEnd } from '../call-leg.ts';
+import { SessionBase } from '../session-base.ts';
+import type { SessionState } from '../session-events.ts';
 import type { AgentHangup } from './agent-hangup.ts';
 import { converse } from './conversation.ts';
 
-export class RealtimeCallSession {
-  readonly id: string;
-  readonly leg: CallLeg;
-  readonly agent: AgentRuntime;
-  readonly #o: CallSessionOptions;
-  readonly #clock: Clock;
-  readonly #log: Logger;
-  readonly #shell: SessionShell;
+export class RealtimeCallSession extends SessionBase {
   /** Why the model side ended the call (it could not be reached, or dropped for good). */
   #lost: string | undefined;
-  #ended: LegEnd | undefined;
-
-  constructor(options: CallSessionOptions) {
-    this.id = options.callId;
-    this.leg = options.leg;
-    this.agent = options.agent;
-    this.#o = options;
-    this.#clock = options.clock ?? systemClock();
-    this.#log = options.logger;
-    this.#shell = new SessionShell(options.leg, this.#clock, options.logger);
-  }
-
-  get state(): SessionState {
-    return this.#shell.state;
-  }
-
-  /** How the call ended, once it has. */
-  get end(): LegEnd | undefined {
-    return this.#ended;
-  }
-
-  /** Ms since the call was answered (0 before). */
-  sinceAnswer(): number {
-    return this.#shell.sinceAnswer();
-  }
-
-  onEvent(fn: (event: CallEvent) => void): Unsubscribe {
-    return this.#shell.onEvent(fn);
-  }
-
-  /** An application takes the call's client tools and events (a SIP call's control socket). */
-  attachControl(client: ControlClient): () => void {
-    return this.#shell.attachControl(client);
-  }
-
-  /** End the call from our side (API, time limit, shutdown). */
-  async hangup(cause: HangupCause = 'api-hangup'): Promise<void> {
-    this.#shell.cause(cause);
-    await this.leg.hangup();
-  }
 
   /** Answer, open the model, and run the conversation until the call ends. Never rejects. */
   async run(): Promise<LegEnd> {
@@ -81,62 +30,62 @@ export class RealtimeCallSession {
     let hangup: AgentHangup | undefined;
     let maxTimer: TimerHandle | undefined;
     closers.push(() => {
-      if (maxTimer !== undefined) this.#clock.clearTimeout(maxTimer);
+      if (maxTimer !== undefined) this.clock.clearTimeout(maxTimer);
     });
     try {
       hangup = await converse(
         {
           callId: this.id,
           leg: this.leg,
-          origin: this.#o.origin,
+          origin: this.options.origin,
           agent: this.agent,
           provider,
-          vad: this.#o.vad,
-          clock: this.#clock,
-          logger: this.#log,
-          clientTools: this.#shell.clientTools,
-          closeClientTools: () => this.#shell.clientTools.close(),
+          vad: this.options.vad,
+          clock: this.clock,
+          logger: this.log,
+          clientTools: this.shell.clientTools,
+          closeClientTools: () => this.shell.clientTools.close(),
           emit: (e) => this.#emit(e),
           setState: (s) => this.#setState(s),
           sinceAnswer: () => this.sinceAnswer(),
           answered: () => {
-            this.#shell.markAnswered(this.agent.spec.name);
+            this.shell.markAnswered(this.agent.spec.name);
             this.#setState('listening');
-            const maxCallMs = this.#o.maxCallMs ?? 0;
-            if (maxCallMs > 0) maxTimer = this.#clock.setTimeout(() => void this.hangup('max-duration').catch(() => undefined), maxCallMs);
+            const maxCallMs = this.options.maxCallMs ?? 0;
+            if (maxCallMs > 0) maxTimer = this.clock.setTimeout(() => void this.hangup('max-duration').catch(() => undefined), maxCallMs);
           },
           agentHangup: (reason) => {
-            this.#log.info({ reason }, 'agent ends the call');
-            this.#shell.cause('agent-hangup', reason);
-            void this.leg.hangup().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'hang-up failed'));
+            this.log.info({ reason }, 'agent ends the call');
+            this.shell.cause('agent-hangup', reason);
+            void this.leg.hangup().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'hang-up failed'));
           },
           lose: (reason) => this.#lose(reason),
         },
         closers,
       );
-      this.#ended = await this.leg.ended;
+      this.ended = await this.leg.ended;
     } catch (err) {
-      if (!(err instanceof AbortedError)) this.#log.warn({ err: errorMessage(err) }, 'call failed');
+      if (!(err instanceof AbortedError)) this.log.warn({ err: errorMessage(err) }, 'call failed');
       await this.leg.hangup().catch(() => undefined);
-      this.#ended = await this.leg.ended;
+      this.ended = await this.leg.ended;
     } finally {
       for (const close of closers.reverse()) {
         try {
           await close();
         } catch (err) {
-          this.#log.warn({ err: errorMessage(err) }, 'call piece failed to close');
+          this.log.warn({ err: errorMessage(err) }, 'call piece failed to close');
         }
       }
-      this.#shell.clientTools.close();
+      this.shell.clientTools.close();
     }
-    return this.#finish(this.#ended ?? { reason: 'error', detail: 'ended without a reason' }, hangup?.reason);
+    return this.#finish(this.ended ?? { reason: 'error', detail: 'ended without a reason' }, hangup?.reason);
   }
 
   /** The call's end as reported: a model that failed the call makes it an `error` with the reason. */
   #finish(legEnd: LegEnd, agentReason: string | undefined): LegEnd {
     const end: LegEnd =
       this.#lost !== undefined ? { ...legEnd, reason: 'error', detail: this.#lost } : agentReason === undefined ? legEnd : { ...legEnd, detail: agentReason };
-    this.#ended = end;
+    this.ended = end;
     this.#setState('idle');
     this.#emit({ type: 'ended', end, atMs: this.sinceAnswer() });
     return end;
@@ -146,15 +95,15 @@ export class RealtimeCallSession {
   #lose(reason: string): void {
     if (this.#lost !== undefined) return;
     this.#lost = reason;
-    this.#log.error({ reason }, 'realtime: ending the call: its model is unavailable');
+    this.log.error({ reason }, 'realtime: ending the call: its model is unavailable');
     void this.leg.hangup().catch(() => undefined);
   }
 
   #setState(state: SessionState): void {
-    this.#shell.setState(state);
+    this.shell.setState(state);
   }
 
   #emit(event: CallEvent): void {
-    this.#shell.emit(event);
+    this.shell.emit(event);
   }
 }
