@@ -15,7 +15,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { AudioFrame } from '../../core/audio-frame.ts';
 import { ProviderError } from '../provider-error.ts';
 import type { AudioEncoding, SttEvent, SttSession } from '../types.ts';
-import { AudioBacklog } from './audio-backlog.ts';
+import { AudioOutbox } from '../audio-outbox.ts';
 import { DEEPGRAM, type LiveSocket, type LiveSocketConnector, type LiveSocketHandlers } from './deepgram-connect.ts';
 import { parseDeepgramMessage } from './deepgram-messages.ts';
 
@@ -49,12 +49,16 @@ const KEEP_ALIVE = { type: 'KeepAlive' } as const;
 const FINALIZE = { type: 'Finalize' } as const;
 const CLOSE_STREAM = { type: 'CloseStream' } as const;
 const OPEN = 1;
+/** Held audio goes out on a new socket in messages of up to this many bytes. */
+const BACKLOG_MESSAGE_BYTES = 16_384;
 
 export class DeepgramSession implements SttSession {
   readonly #connect: LiveSocketConnector;
   readonly #s: DeepgramSessionSettings;
   readonly #events: BoundedChannel<SttEvent>;
-  readonly #backlog: AudioBacklog;
+  readonly #backlog: AudioOutbox;
+  /** `#backlog.droppedBytes` when the last reconnect accounted for it. */
+  #droppedAccounted = 0;
   readonly #bytesPerSecond: number;
   readonly #handlers: LiveSocketHandlers;
   #socket: LiveSocket | undefined;
@@ -77,7 +81,7 @@ export class DeepgramSession implements SttSession {
     this.#connect = connect;
     this.#s = settings;
     this.#events = new BoundedChannel<SttEvent>(settings.eventCapacity, 'drop-oldest');
-    this.#backlog = new AudioBacklog(settings.backlogBytes);
+    this.#backlog = new AudioOutbox(settings.backlogBytes);
     this.#bytesPerSecond = settings.sampleRate * (settings.encoding === 'pcm_s16le' ? 2 : 1);
     this.#signal = signal;
     this.#handlers = {
@@ -237,7 +241,11 @@ export class DeepgramSession implements SttSession {
   }
 
   #onReconnected(socket: LiveSocket, previousBytes: number, attempt: number): void {
-    const { chunks, droppedBytes } = this.#backlog.take();
+    const droppedBytes = this.#backlog.droppedBytes - this.#droppedAccounted;
+    this.#droppedAccounted = this.#backlog.droppedBytes;
+    // Take all first: a send that fails on the new socket holds its audio in the backlog again.
+    const chunks: Uint8Array[] = [];
+    for (let c = this.#backlog.take(BACKLOG_MESSAGE_BYTES); c !== undefined; c = this.#backlog.take(BACKLOG_MESSAGE_BYTES)) chunks.push(c);
     this.#timeBaseSec += (previousBytes + droppedBytes) / this.#bytesPerSecond;
     this.#bytesOnConnection = 0;
     this.#socket = socket;
