@@ -18,6 +18,7 @@ import type { AudioEncoding, SttEvent, SttSession } from '../types.ts';
 import { AudioOutbox } from '../audio-outbox.ts';
 import { DEEPGRAM, type LiveSocket, type LiveSocketConnector, type LiveSocketHandlers } from './deepgram-connect.ts';
 import { parseDeepgramMessage } from './deepgram-messages.ts';
+import { sleepOn } from '../wrappers/backoff.ts';
 
 export interface ReconnectPolicy {
   /** Attempts after a drop before giving up (0 = never reconnect). */
@@ -215,7 +216,7 @@ export class DeepgramSession implements SttSession {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1)) * (0.5 + this.#s.random() / 2);
       try {
-        await this.#sleep(delay, signal);
+        await sleepOn(this.#s.clock, delay, signal);
         const socket = await this.#connect(this.#handlers, signal);
         if (this.#state !== 'reconnecting') {
           socket.close();
@@ -308,21 +309,6 @@ export class DeepgramSession implements SttSession {
       this.#s.clock.clearTimeout(this.#keepAliveTimer);
       this.#keepAliveTimer = undefined;
     }
-  }
-
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(new AbortedError());
-      const onAbort = (): void => {
-        this.#s.clock.clearTimeout(t);
-        reject(new AbortedError());
-      };
-      const t = this.#s.clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 
   #emit(event: SttEvent): void {

@@ -23,6 +23,7 @@ import { closeIsFinal, connectLive, GEMINI_LIVE, type LiveConnectHandlers, type 
 import { parseLiveMessage, type LiveAction } from './server-messages.ts';
 import { ModelTurns } from './model-turns.ts';
 import { ToolBatches } from './tool-batches.ts';
+import { sleepOn } from '../wrappers/backoff.ts';
 
 export interface ReconnectPolicy {
   /** Attempts after a drop or goAway before giving up (0 = never reconnect). */
@@ -321,7 +322,7 @@ export class GeminiLiveSession implements RealtimeSession {
     for (let attempt = 1; attempt <= attempts; attempt++) {
       const generation = ++this.#generation;
       try {
-        if (attempt > 1) await this.#sleep(Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 2)) * (0.5 + this.#s.random() / 2), signal);
+        if (attempt > 1) await sleepOn(this.#s.clock, Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 2)) * (0.5 + this.#s.random() / 2), signal);
         const conn = await connectLive(this.#s.endpoint, this.#setup(), this.#handlersFor(generation), this.#s.connectTimeoutMs, signal);
         if (this.#state !== 'reconnecting' || generation !== this.#generation) {
           conn.socket.close(1000);
@@ -436,21 +437,6 @@ export class GeminiLiveSession implements RealtimeSession {
       this.#s.clock.clearTimeout(this.#drainTimer);
       this.#drainTimer = undefined;
     }
-  }
-
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(new AbortedError());
-      const onAbort = (): void => {
-        this.#s.clock.clearTimeout(t);
-        reject(new AbortedError());
-      };
-      const t = this.#s.clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 
   // -------------------------------------------------------------------------------------------
