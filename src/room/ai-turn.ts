@@ -67,6 +67,12 @@ export class AiTurn {
    */
   async pushText(delta: string, signal?: AbortSignal): Promise<void> {
     if (this.#text === undefined || this.#ticket.signal.aborted) return;
+    // The loop's own signal ended (its deadline), not the turn: the text still lands if there is room, so
+    // nothing is lost needlessly; it only stops waiting for room.
+    if (signal?.aborted === true) {
+      this.#text.push(delta);
+      return;
+    }
     try {
       await this.#text.send(delta, signal === undefined ? this.#ticket.signal : anySignal(this.#ticket.signal, signal));
     } catch {
