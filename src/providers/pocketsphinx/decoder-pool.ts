@@ -196,8 +196,6 @@ export class PocketsphinxPool {
       const files = resolvePocketsphinxModel(this.#options);
       const lib = loadPocketsphinx(this.#options.libraryPath, this.#options.sphinxbasePath);
       const argv = ['-hmm', files.hmm, '-lm', files.lm, '-dict', files.dict, '-samprate', String(POCKETSPHINX_SAMPLE_RATE)];
-      // The library logs every setting to stderr unless told otherwise.
-      argv.push('-logfn', '/dev/null');
       for (const [k, v] of Object.entries(this.#options.extraArgs ?? {})) argv.push(k.startsWith('-') ? k : `-${k}`, v);
       const config = lib.cmdLnParse(argv);
       if (config === null) throw new ProviderError('pocketsphinx', 'CR_STT_CONFIG', `decoder arguments rejected: ${argv.join(' ')}`);

@@ -58,6 +58,10 @@ export function loadPocketsphinx(libraryPath = 'libpocketsphinx.so.3', sphinxbas
       { cause: err },
     );
   }
+  // Logging off once, process-wide, before any decoder exists. The alternative, `-logfn /dev/null` per
+  // decoder, makes every ps_init/ps_reinit fclose the log FILE another decoder's thread may be writing
+  // to at that moment (sphinxbase keeps one global log stream): a use-after-free that hung koffi threads.
+  sb.func('void err_set_logfp(void *stream)')(null);
   const psArgs = ps.func('void *ps_args()');
   const cmdLnParse = sb.func('void *cmd_ln_parse_r(void *inout, void *defn, int32_t argc, const char **argv, int32_t strict)');
   const cmdLnFree = sb.func('int cmd_ln_free_r(void *cmdln)');

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -235,6 +235,40 @@ describe('PocketsphinxStt', () => {
     await small.close();
     expect(small.size).toBe(0);
   });
+
+  it('decoders created and reset while others decode and end utterances never hang (shared native log state)', async () => {
+    // With `-logfn /dev/null` per decoder, every ps_init/ps_reinit opened a log FILE and fclosed the
+    // previous one, sphinxbase's single global stream, while other koffi threads used it: a double
+    // fclose that deadlocked glibc's FILE list. Logging is now switched off once; no decoder opens a log.
+    const devNullFds = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === '/dev/null';
+        } catch {
+          return false;
+        }
+      }).length;
+    const before = devNullFds();
+    const busy = new PocketsphinxPool({ maxDecoders: 3 });
+    const stt = new PocketsphinxStt({ logger: silentLogger(), pool: busy });
+    const clip = speech.subarray(0, 16000);
+    const round = async (): Promise<void> => {
+      const ac = new AbortController();
+      const session = await stt.open({ sampleRate: 16000 }, ac.signal);
+      const log = collect(session);
+      write(session, clip, 100);
+      session.finalize();
+      await new Promise((r) => setTimeout(r, 50));
+      ac.abort();
+      await log.ended;
+    };
+    for (let i = 0; i < 6; i++) await Promise.all([round(), round(), round()]);
+    await busy.settled();
+    expect(busy.inUse).toBe(0);
+    expect(devNullFds()).toBe(before);
+    await busy.close();
+    expect(busy.size).toBe(0);
+  }, 30_000);
 
   it('close() is idempotent and calls after it are ignored', async () => {
     const stt = new PocketsphinxStt({ logger: silentLogger(), pool });
