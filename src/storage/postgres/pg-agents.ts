@@ -1,27 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentSpec } from '../../config/agent-schema.ts';
+import { AGENT_COLUMNS, agentFromRow, agentRecord, agentValues, type AgentRow } from '../rows/agent-row.ts';
+import { toolColumnsOf, toolFromRow, type ToolRow } from '../rows/tool-row.ts';
+import { firstVersion, nextVersion } from '../rows/versioned.ts';
+import { limitOffset, pageTotal } from '../sql/paging.ts';
+import { containsPattern } from '../sql/search-pattern.ts';
 import { StorageError } from '../storage-error.ts';
 import type { AgentRecord, AgentStore, AgentToolRecord, Page, PageRequest } from '../types.ts';
-// The search and paging helpers are dialect-neutral: text lowered in JavaScript, LIKE with `\` as escape.
-import { containsPattern, limitOffset, parseJson, searchText } from '../sqlite/sql-helpers.ts';
 import type { PgDb } from './pg-db.ts';
-import { pageTotal } from './pg-paging.ts';
-import { TOOL_COLUMNS, toolFromRow, type ToolRow } from './pg-tools.ts';
-
-interface AgentRow {
-  id: string;
-  spec: string;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
-
-const COLUMNS = 'id, spec, version, created_at, updated_at';
-
-function fromRow(row: AgentRow): AgentRecord {
-  const spec = parseJson<AgentSpec>(row.spec);
-  return { id: row.id, name: spec.name, spec, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at };
-}
 
 /** Agents (`agents`) and their tool assignments (`agent_tool_assignments`). */
 export class PgAgentStore implements AgentStore {
@@ -39,23 +25,23 @@ export class PgAgentStore implements AgentStore {
       const at = this.#now();
       await this.#db.run(
         'INSERT INTO agents (id, name, name_key, search_text, spec, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)',
-        [id, spec.name, spec.name.toLowerCase(), searchText(spec.name, spec.description), JSON.stringify(spec), at],
+        [id, ...agentValues(spec), at],
       );
-      return { id, name: spec.name, spec, version: 1, createdAt: at, updatedAt: at };
+      return agentRecord(id, spec, firstVersion(at));
     });
   }
 
   async get(id: string): Promise<AgentRecord | undefined> {
     return this.#db.guard('get agent', async () => {
-      const row = await this.#db.row<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = $1`, [id]);
-      return row === undefined ? undefined : fromRow(row);
+      const row = await this.#db.row<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = $1`, [id]);
+      return row === undefined ? undefined : agentFromRow(row);
     });
   }
 
   async getByName(name: string): Promise<AgentRecord | undefined> {
     return this.#db.guard('get agent', async () => {
-      const row = await this.#db.row<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE name_key = $1`, [name.toLowerCase()]);
-      return row === undefined ? undefined : fromRow(row);
+      const row = await this.#db.row<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE name_key = $1`, [name.toLowerCase()]);
+      return row === undefined ? undefined : agentFromRow(row);
     });
   }
 
@@ -66,29 +52,25 @@ export class PgAgentStore implements AgentStore {
       const params = search ? [containsPattern(query.search as string)] : [];
       const [limit, offset] = limitOffset(query);
       const n = params.length;
-      const rows = await this.#db.rows<AgentRow>(`SELECT ${COLUMNS} FROM agents ${clause} ORDER BY seq LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, limit, offset]);
+      const rows = await this.#db.rows<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ${clause} ORDER BY seq LIMIT $${n + 1} OFFSET $${n + 2}`, [...params, limit, offset]);
       const total = await pageTotal(rows.length, query, async () => (await this.#db.row<{ n: number }>(`SELECT COUNT(*) AS n FROM agents ${clause}`, params))?.n ?? 0);
-      return { items: rows.map(fromRow), total };
+      return { items: rows.map(agentFromRow), total };
     });
   }
 
   async update(id: string, expectedVersion: number, spec: AgentSpec): Promise<AgentRecord | undefined> {
     return this.#db.guard(`agent name ${JSON.stringify(spec.name)}`, () =>
       this.#db.tx(async (q) => {
-        const row = await q.row<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = $1 FOR UPDATE`, [id]);
+        const row = await q.row<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = $1 FOR UPDATE`, [id]);
         if (row === undefined) return undefined;
-        if (row.version !== expectedVersion) throw new StorageError('conflict', `agent ${id} changed since it was read`);
-        const at = Math.max(this.#now(), row.updated_at);
+        const next = nextVersion(`agent ${id}`, row, expectedVersion, this.#now);
         await q.run('UPDATE agents SET name = $1, name_key = $2, search_text = $3, spec = $4, version = $5, updated_at = $6 WHERE id = $7', [
-          spec.name,
-          spec.name.toLowerCase(),
-          searchText(spec.name, spec.description),
-          JSON.stringify(spec),
-          row.version + 1,
-          at,
+          ...agentValues(spec),
+          next.version,
+          next.updatedAt,
           id,
         ]);
-        return { id, name: spec.name, spec, version: row.version + 1, createdAt: row.created_at, updatedAt: at };
+        return agentRecord(id, spec, next);
       }),
     );
   }
@@ -122,10 +104,7 @@ export class PgAgentStore implements AgentStore {
 
   async listTools(agentId: string): Promise<readonly AgentToolRecord[]> {
     return this.#db.guard('list agent tools', async () => {
-      const cols = TOOL_COLUMNS.split(', ')
-        .map((c) => `t.${c}`)
-        .join(', ');
-      const rows = await this.#db.rows<ToolRow>(`SELECT ${cols} FROM agent_tool_assignments a JOIN agent_tools t ON t.id = a.tool_id WHERE a.agent_id = $1 ORDER BY a.seq`, [agentId]);
+      const rows = await this.#db.rows<ToolRow>(`SELECT ${toolColumnsOf('t')} FROM agent_tool_assignments a JOIN agent_tools t ON t.id = a.tool_id WHERE a.agent_id = $1 ORDER BY a.seq`, [agentId]);
       return rows.map(toolFromRow);
     });
   }

@@ -1,52 +1,14 @@
-import type {
-  CallMediumInfo,
-  CallRecord,
-  CallState,
-  CallSummary,
-  NewCallRecord,
-  ToolCallEntry,
-  ToolCallOutcome,
-  TranscriptEntry,
-  TurnMark,
-  TurnTiming,
-} from '../call-record.ts';
+import type { CallRecord, CallSummary, NewCallRecord, ToolCallEntry, TranscriptEntry, TurnTiming } from '../call-record.ts';
+import { CALL_COLUMNS, callFromRow, newCallValues, type CallRow } from '../rows/call-row.ts';
+import { TOOL_CALL_COLUMNS, toolCallFromRow, toolCallValues, type ToolCallRow } from '../rows/call-tool-call-row.ts';
+import { TRANSCRIPT_COLUMNS, transcriptFromRow, transcriptValues, type TranscriptRow } from '../rows/call-transcript-row.ts';
+import { TURN_COLUMNS, turnFromRow, turnValues, type TurnRow } from '../rows/call-turn-row.ts';
+import { callListConditions } from '../sql/call-list-filter.ts';
+import { limitOffset, pageTotal } from '../sql/paging.ts';
+import { parseJson } from '../sql/parse-json.ts';
 import { isStorageError, StorageError } from '../storage-error.ts';
 import type { CallListQuery, CallStore, Page } from '../types.ts';
-import { limitOffset, parseJson } from '../sqlite/sql-helpers.ts';
 import type { Params, PgDb } from './pg-db.ts';
-import { pageTotal } from './pg-paging.ts';
-
-interface CallRow {
-  id: string;
-  agent_id: string | null;
-  agent_name: string;
-  medium: string;
-  state: CallState;
-  metadata: string;
-  created_at: number;
-  answered_at: number | null;
-  ended_at: number | null;
-  end_reason: string | null;
-  node_id: string | null;
-}
-
-const COLUMNS = 'id, agent_id, agent_name, medium, state, metadata, created_at, answered_at, ended_at, end_reason, node_id';
-
-function fromRow(row: CallRow): CallSummary {
-  return {
-    id: row.id,
-    agentId: row.agent_id,
-    agentName: row.agent_name,
-    medium: parseJson<CallMediumInfo>(row.medium),
-    state: row.state,
-    metadata: parseJson<Record<string, string>>(row.metadata),
-    createdAt: row.created_at,
-    answeredAt: row.answered_at,
-    endedAt: row.ended_at,
-    endReason: row.end_reason,
-    nodeId: row.node_id,
-  };
-}
 
 /**
  * Call records: one `calls` row updated in place for state and times; transcript entries, tool calls and
@@ -65,15 +27,7 @@ export class PgCallStore implements CallStore {
 
   async create(call: NewCallRecord): Promise<void> {
     await this.#db.guard(`call ${call.id}`, () =>
-      this.#db.run(`INSERT INTO calls (${COLUMNS}) VALUES ($1, $2, $3, $4, 'starting', $5, $6, NULL, NULL, NULL, $7)`, [
-        call.id,
-        call.agentId,
-        call.agentName,
-        JSON.stringify(call.medium),
-        JSON.stringify(call.metadata ?? {}),
-        call.createdAt,
-        call.nodeId ?? this.#nodeId,
-      ]),
+      this.#db.run(`INSERT INTO calls (${CALL_COLUMNS}) VALUES ($1, $2, $3, $4, 'starting', $5, $6, NULL, NULL, NULL, $7)`, newCallValues(call, this.#nodeId)),
     );
   }
 
@@ -92,10 +46,7 @@ export class PgCallStore implements CallStore {
   async appendTranscript(callId: string, entry: TranscriptEntry): Promise<void> {
     await this.#append(callId, 'transcript', 'INSERT INTO call_transcript (call_id, role, text, at_ms, interrupted) VALUES ($1, $2, $3, $4, $5)', [
       callId,
-      entry.role,
-      entry.text,
-      entry.atMs,
-      entry.interrupted === true ? 1 : 0,
+      ...transcriptValues(entry),
     ]);
   }
 
@@ -104,12 +55,12 @@ export class PgCallStore implements CallStore {
       callId,
       'tool call',
       'INSERT INTO call_tool_calls (call_id, tool_call_id, name, started_at_ms, duration_ms, outcome, result_preview) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [callId, entry.toolCallId, entry.name, entry.startedAtMs, entry.durationMs, entry.outcome, entry.resultPreview ?? null],
+      [callId, ...toolCallValues(entry)],
     );
   }
 
   async appendTurn(callId: string, turn: TurnTiming): Promise<void> {
-    await this.#append(callId, 'turn', 'INSERT INTO call_turns (call_id, turn, marks) VALUES ($1, $2, $3)', [callId, turn.turn, JSON.stringify(turn.marks)]);
+    await this.#append(callId, 'turn', 'INSERT INTO call_turns (call_id, turn, marks) VALUES ($1, $2, $3)', [callId, ...turnValues(turn)]);
   }
 
   async setMetadata(callId: string, metadata: Readonly<Record<string, string>>): Promise<void> {
@@ -130,36 +81,21 @@ export class PgCallStore implements CallStore {
       let broken: Error | undefined;
       try {
         await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const row = (await client.query<CallRow>(`SELECT ${COLUMNS} FROM calls WHERE id = $1`, [callId])).rows[0];
+        const row = (await client.query<CallRow>(`SELECT ${CALL_COLUMNS} FROM calls WHERE id = $1`, [callId])).rows[0];
         if (row === undefined) {
           await client.query('COMMIT');
           return undefined;
         }
         const [t, tc, tu] = [
-          await client.query<{ role: TranscriptEntry['role']; text: string; at_ms: number; interrupted: number }>(
-            'SELECT role, text, at_ms, interrupted FROM call_transcript WHERE call_id = $1 ORDER BY seq',
-            [callId],
-          ),
-          await client.query<{ tool_call_id: string; name: string; started_at_ms: number; duration_ms: number; outcome: ToolCallOutcome; result_preview: string | null }>(
-            'SELECT tool_call_id, name, started_at_ms, duration_ms, outcome, result_preview FROM call_tool_calls WHERE call_id = $1 ORDER BY seq',
-            [callId],
-          ),
-          await client.query<{ turn: number; marks: string }>('SELECT turn, marks FROM call_turns WHERE call_id = $1 ORDER BY seq', [callId]),
+          await client.query<TranscriptRow>(`SELECT ${TRANSCRIPT_COLUMNS} FROM call_transcript WHERE call_id = $1 ORDER BY seq`, [callId]),
+          await client.query<ToolCallRow>(`SELECT ${TOOL_CALL_COLUMNS} FROM call_tool_calls WHERE call_id = $1 ORDER BY seq`, [callId]),
+          await client.query<TurnRow>(`SELECT ${TURN_COLUMNS} FROM call_turns WHERE call_id = $1 ORDER BY seq`, [callId]),
         ];
         await client.query('COMMIT');
-        const transcript = t.rows.map((r): TranscriptEntry => ({ role: r.role, text: r.text, atMs: r.at_ms, ...(r.interrupted === 1 ? { interrupted: true } : {}) }));
-        const toolCalls = tc.rows.map(
-          (r): ToolCallEntry => ({
-            toolCallId: r.tool_call_id,
-            name: r.name,
-            startedAtMs: r.started_at_ms,
-            durationMs: r.duration_ms,
-            outcome: r.outcome,
-            ...(r.result_preview === null ? {} : { resultPreview: r.result_preview }),
-          }),
-        );
-        const turns = tu.rows.map((r): TurnTiming => ({ turn: r.turn, marks: parseJson<TurnMark[]>(r.marks) }));
-        return { ...fromRow(row), transcript, toolCalls, turns };
+        const transcript = t.rows.map(transcriptFromRow);
+        const toolCalls = tc.rows.map(toolCallFromRow);
+        const turns = tu.rows.map(turnFromRow);
+        return { ...callFromRow(row), transcript, toolCalls, turns };
       } catch (err) {
         await client.query('ROLLBACK').catch((e: unknown) => {
           broken = e instanceof Error ? e : new Error(String(e));
@@ -173,24 +109,18 @@ export class PgCallStore implements CallStore {
 
   async list(query: CallListQuery): Promise<Page<CallSummary>> {
     return this.#db.guard('list calls', async () => {
-      const where: string[] = [];
-      const params: Array<string | number> = [];
-      const add = (sql: string, value: string | number): void => {
-        params.push(value);
-        where.push(sql.replace('?', `$${params.length}`));
-      };
-      if (query.state !== undefined) add('state = ?', query.state);
-      if (query.agentId !== undefined) add('agent_id = ?', query.agentId);
-      if (query.since !== undefined) add('created_at >= ?', query.since);
-      if (query.until !== undefined) add('created_at < ?', query.until);
+      const conditions = callListConditions(query);
+      const params = conditions.map((c) => c.value);
+      // Each condition's `?` becomes its parameter's number.
+      const where = conditions.map((c, i) => c.sql.replace('?', `$${i + 1}`));
       const clause = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
       const [limit, offset] = limitOffset(query);
       const rows = await this.#db.rows<CallRow>(
-        `SELECT ${COLUMNS} FROM calls ${clause} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        `SELECT ${CALL_COLUMNS} FROM calls ${clause} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
         [...params, limit, offset],
       );
       const total = await pageTotal(rows.length, query, async () => (await this.#db.row<{ n: number }>(`SELECT COUNT(*) AS n FROM calls ${clause}`, params))?.n ?? 0);
-      return { items: rows.map(fromRow), total };
+      return { items: rows.map(callFromRow), total };
     });
   }
 

@@ -1,21 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { NODE_COLUMNS, nodeFromRow, type NodeRow } from '../rows/node-row.ts';
 import { StorageError } from '../storage-error.ts';
-import type { NodeRecord, NodeState, NodeStore } from '../types.ts';
+import type { NodeRecord, NodeStore } from '../types.ts';
 import type { PgDb } from './pg-db.ts';
-
-interface NodeRow {
-  id: string;
-  public_url: string | null;
-  state: NodeState;
-  started_at: number;
-  heartbeat_at: number;
-}
-
-const COLUMNS = 'id, public_url, state, started_at, heartbeat_at';
-
-function fromRow(row: NodeRow): NodeRecord {
-  return { id: row.id, publicUrl: row.public_url, state: row.state, startedAt: row.started_at, heartbeatAt: row.heartbeat_at };
-}
 
 /**
  * The node registry (`cluster_nodes`): each gateway process registers its node id with a random instance id
@@ -39,7 +26,7 @@ export class PgNodeStore implements NodeStore {
           `INSERT INTO cluster_nodes (id, instance, public_url, state, started_at, heartbeat_at) VALUES ($1, '', NULL, 'down', 0, 0) ON CONFLICT (id) DO NOTHING`,
           [this.self],
         );
-        const row = await q.row<NodeRow & { instance: string }>(`SELECT ${COLUMNS}, instance FROM cluster_nodes WHERE id = $1 FOR UPDATE`, [this.self]);
+        const row = await q.row<NodeRow & { instance: string }>(`SELECT ${NODE_COLUMNS}, instance FROM cluster_nodes WHERE id = $1 FOR UPDATE`, [this.self]);
         if (row !== undefined && row.instance !== this.#instance && row.state === 'up' && row.heartbeat_at >= node.staleBefore) {
           throw new StorageError('conflict', `node id ${this.self} is in use by another live process`);
         }
@@ -72,13 +59,13 @@ export class PgNodeStore implements NodeStore {
 
   async get(id: string): Promise<NodeRecord | undefined> {
     return this.#db.guard('get node', async () => {
-      const row = await this.#db.row<NodeRow>(`SELECT ${COLUMNS} FROM cluster_nodes WHERE id = $1`, [id]);
-      return row === undefined ? undefined : fromRow(row);
+      const row = await this.#db.row<NodeRow>(`SELECT ${NODE_COLUMNS} FROM cluster_nodes WHERE id = $1`, [id]);
+      return row === undefined ? undefined : nodeFromRow(row);
     });
   }
 
   async list(): Promise<readonly NodeRecord[]> {
-    return this.#db.guard('list nodes', async () => (await this.#db.rows<NodeRow>(`SELECT ${COLUMNS} FROM cluster_nodes WHERE instance <> '' ORDER BY id`)).map(fromRow));
+    return this.#db.guard('list nodes', async () => (await this.#db.rows<NodeRow>(`SELECT ${NODE_COLUMNS} FROM cluster_nodes WHERE instance <> '' ORDER BY id`)).map(nodeFromRow));
   }
 
   async reapLost(staleBefore: number, at: number, endReason: string): Promise<ReadonlyArray<{ readonly callId: string; readonly nodeId: string }>> {

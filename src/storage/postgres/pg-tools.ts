@@ -1,30 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { TOOL_COLUMNS, toolFromRow, toolRecord, toolValues, type ToolRow } from '../rows/tool-row.ts';
+import { firstVersion, nextVersion } from '../rows/versioned.ts';
+import { limitOffset, pageTotal } from '../sql/paging.ts';
+import { containsPattern } from '../sql/search-pattern.ts';
 import { StorageError } from '../storage-error.ts';
-import type { AgentToolDefinition, AgentToolRecord, AgentToolStore, NewAgentTool, Page, PageRequest } from '../types.ts';
-import { containsPattern, limitOffset, parseJson, searchText } from '../sqlite/sql-helpers.ts';
+import type { AgentToolRecord, AgentToolStore, NewAgentTool, Page, PageRequest } from '../types.ts';
 import { FOREIGN_KEY_VIOLATION, isSqlState, type PgDb } from './pg-db.ts';
-import { pageTotal } from './pg-paging.ts';
-
-export interface ToolRow {
-  id: string;
-  name: string;
-  type: 'http' | 'client';
-  definition: string;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
-
-export const TOOL_COLUMNS = 'id, name, type, definition, version, created_at, updated_at';
-
-export function toolFromRow(row: ToolRow): AgentToolRecord {
-  const base = { id: row.id, name: row.name, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at };
-  return { ...base, ...({ type: row.type, definition: parseJson(row.definition) } as AgentToolDefinition) };
-}
-
-function searchable(tool: NewAgentTool): string {
-  return searchText(tool.name, tool.tool.definition.name, tool.tool.definition.description);
-}
 
 /**
  * API-managed tools (`agent_tools`). A search is `search_text LIKE '%term%'` on text lowered in JavaScript
@@ -45,10 +26,10 @@ export class PgToolStore implements AgentToolStore {
       const id = randomUUID();
       const at = this.#now();
       await this.#db.run(
-        'INSERT INTO agent_tools (id, name, name_key, type, model_name, search_text, definition, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)',
-        [id, tool.name, tool.name.toLowerCase(), tool.tool.type, tool.tool.definition.name, searchable(tool), JSON.stringify(tool.tool.definition), at],
+        'INSERT INTO agent_tools (id, type, name, name_key, model_name, search_text, definition, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)',
+        [id, tool.tool.type, ...toolValues(tool), at],
       );
-      return { id, name: tool.name, version: 1, createdAt: at, updatedAt: at, ...tool.tool };
+      return toolRecord(id, tool, firstVersion(at));
     });
   }
 
@@ -94,20 +75,15 @@ export class PgToolStore implements AgentToolStore {
       this.#db.tx(async (q) => {
         const row = await q.row<ToolRow>(`SELECT ${TOOL_COLUMNS} FROM agent_tools WHERE id = $1 FOR UPDATE`, [id]);
         if (row === undefined) return undefined;
-        if (row.version !== expectedVersion) throw new StorageError('conflict', `tool ${id} changed since it was read`);
+        const next = nextVersion(`tool ${id}`, row, expectedVersion, this.#now);
         if (row.type !== tool.tool.type) throw new StorageError('conflict', `tool ${id} is a ${row.type} tool; its type cannot change`);
-        const at = Math.max(this.#now(), row.updated_at);
         await q.run('UPDATE agent_tools SET name = $1, name_key = $2, model_name = $3, search_text = $4, definition = $5, version = $6, updated_at = $7 WHERE id = $8', [
-          tool.name,
-          tool.name.toLowerCase(),
-          tool.tool.definition.name,
-          searchable(tool),
-          JSON.stringify(tool.tool.definition),
-          row.version + 1,
-          at,
+          ...toolValues(tool),
+          next.version,
+          next.updatedAt,
           id,
         ]);
-        return { id, name: tool.name, version: row.version + 1, createdAt: row.created_at, updatedAt: at, ...tool.tool };
+        return toolRecord(id, tool, next);
       }),
     );
   }

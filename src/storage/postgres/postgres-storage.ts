@@ -1,5 +1,6 @@
 import type { PoolConfig } from 'pg';
 import type { JtiStore } from '../../core/join-token.ts';
+import { joinTokenPurge } from '../join-token-purge.ts';
 import { StorageError } from '../storage-error.ts';
 import type { Storage } from '../types.ts';
 import { migratePg } from './migrations.ts';
@@ -64,11 +65,6 @@ export interface PostgresStorageOptions extends PostgresConnection {
   readonly onConnectionError?: (err: Error) => void;
 }
 
-/** Used join-token ids are forgotten this long after their token expired (clock differences between nodes). */
-const JTI_GRACE_SECONDS = 3600;
-/** Expired ids are purged on every this-many consumes (per node). */
-const JTI_PURGE_EVERY = 256;
-
 /**
  * Storage on PostgreSQL, shared by every node of a deployment: the same data model and contract as the
  * embedded SQLite storage (test/support/storage-contract.ts), migrated on open. Open it with
@@ -98,13 +94,12 @@ export class PostgresStorage implements Storage {
     this.calls = new PgCallStore(db, options.nodeId);
     this.#control = new PgDb(pgConnectionConfig(options, 2), options.onConnectionError);
     this.nodes = new PgNodeStore(this.#control, options.nodeId);
-    let consumes = 0;
+    const purgeDue = joinTokenPurge(now);
     this.joinTokens = {
       async consume(jti: string, expiresAt: number): Promise<boolean> {
         return db.guard('consume join token', async () => {
-          if (++consumes % JTI_PURGE_EVERY === 0) {
-            await db.run('DELETE FROM join_token_uses WHERE expires_at < $1', [Math.floor(now() / 1000) - JTI_GRACE_SECONDS]);
-          }
+          const expiredBefore = purgeDue();
+          if (expiredBefore !== undefined) await db.run('DELETE FROM join_token_uses WHERE expires_at < $1', [expiredBefore]);
           // The primary key decides, across every node: exactly one INSERT of a jti succeeds.
           return (await db.run('INSERT INTO join_token_uses (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING', [jti, expiresAt])) === 1;
         });

@@ -1,25 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentSpec } from '../../config/agent-schema.ts';
+import { AGENT_COLUMNS, agentFromRow, agentRecord, agentValues, type AgentRow } from '../rows/agent-row.ts';
+import { toolColumnsOf, toolFromRow, type ToolRow } from '../rows/tool-row.ts';
+import { firstVersion, nextVersion } from '../rows/versioned.ts';
+import { limitOffset, totalOf } from '../sql/paging.ts';
+import { containsPattern } from '../sql/search-pattern.ts';
 import { StorageError } from '../storage-error.ts';
 import type { AgentRecord, AgentStore, AgentToolRecord, Page, PageRequest } from '../types.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import { containsPattern, limitOffset, parseJson, searchText, totalOf } from './sql-helpers.ts';
-import { TOOL_COLUMNS, toolFromRow, type ToolRow } from './sqlite-tools.ts';
-
-interface AgentRow {
-  id: string;
-  spec: string;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
-
-const COLUMNS = 'id, spec, version, created_at, updated_at';
-
-function fromRow(row: AgentRow): AgentRecord {
-  const spec = parseJson<AgentSpec>(row.spec);
-  return { id: row.id, name: spec.name, spec, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at };
-}
 
 /** Agents (`agents`) and their tool assignments (`agent_tool_assignments`). */
 export class SqliteAgentStore implements AgentStore {
@@ -38,28 +26,25 @@ export class SqliteAgentStore implements AgentStore {
       this.#db.run(
         'INSERT INTO agents (id, name, name_key, search_text, spec, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)',
         id,
-        spec.name,
-        spec.name.toLowerCase(),
-        searchText(spec.name, spec.description),
-        JSON.stringify(spec),
+        ...agentValues(spec),
         at,
         at,
       );
-      return { id, name: spec.name, spec, version: 1, createdAt: at, updatedAt: at };
+      return agentRecord(id, spec, firstVersion(at));
     });
   }
 
   async get(id: string): Promise<AgentRecord | undefined> {
     return this.#db.guard('get agent', () => {
-      const row = this.#db.get<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = ?`, id);
-      return row === undefined ? undefined : fromRow(row);
+      const row = this.#db.get<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`, id);
+      return row === undefined ? undefined : agentFromRow(row);
     });
   }
 
   async getByName(name: string): Promise<AgentRecord | undefined> {
     return this.#db.guard('get agent', () => {
-      const row = this.#db.get<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE name_key = ?`, name.toLowerCase());
-      return row === undefined ? undefined : fromRow(row);
+      const row = this.#db.get<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE name_key = ?`, name.toLowerCase());
+      return row === undefined ? undefined : agentFromRow(row);
     });
   }
 
@@ -68,30 +53,26 @@ export class SqliteAgentStore implements AgentStore {
       const search = query.search !== undefined && query.search !== '';
       const clause = search ? "WHERE search_text LIKE ? ESCAPE '\\'" : '';
       const params = search ? [containsPattern(query.search as string)] : [];
-      const rows = this.#db.all<AgentRow>(`SELECT ${COLUMNS} FROM agents ${clause} ORDER BY seq LIMIT ? OFFSET ?`, ...params, ...limitOffset(query));
+      const rows = this.#db.all<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ${clause} ORDER BY seq LIMIT ? OFFSET ?`, ...params, ...limitOffset(query));
       const total = totalOf(rows.length, query, () => this.#db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM agents ${clause}`, ...params)?.n ?? 0);
-      return { items: rows.map(fromRow), total };
+      return { items: rows.map(agentFromRow), total };
     });
   }
 
   async update(id: string, expectedVersion: number, spec: AgentSpec): Promise<AgentRecord | undefined> {
     return this.#db.guard(`agent name ${JSON.stringify(spec.name)}`, () =>
       this.#db.tx(() => {
-        const row = this.#db.get<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE id = ?`, id);
+        const row = this.#db.get<AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE id = ?`, id);
         if (row === undefined) return undefined;
-        if (row.version !== expectedVersion) throw new StorageError('conflict', `agent ${id} changed since it was read`);
-        const at = Math.max(this.#now(), row.updated_at);
+        const next = nextVersion(`agent ${id}`, row, expectedVersion, this.#now);
         this.#db.run(
           'UPDATE agents SET name = ?, name_key = ?, search_text = ?, spec = ?, version = ?, updated_at = ? WHERE id = ?',
-          spec.name,
-          spec.name.toLowerCase(),
-          searchText(spec.name, spec.description),
-          JSON.stringify(spec),
-          row.version + 1,
-          at,
+          ...agentValues(spec),
+          next.version,
+          next.updatedAt,
           id,
         );
-        return { id, name: spec.name, spec, version: row.version + 1, createdAt: row.created_at, updatedAt: at };
+        return agentRecord(id, spec, next);
       }),
     );
   }
@@ -123,11 +104,8 @@ export class SqliteAgentStore implements AgentStore {
 
   async listTools(agentId: string): Promise<readonly AgentToolRecord[]> {
     return this.#db.guard('list agent tools', () => {
-      const cols = TOOL_COLUMNS.split(', ')
-        .map((c) => `t.${c}`)
-        .join(', ');
       return this.#db
-        .all<ToolRow>(`SELECT ${cols} FROM agent_tool_assignments a JOIN agent_tools t ON t.id = a.tool_id WHERE a.agent_id = ? ORDER BY a.seq`, agentId)
+        .all<ToolRow>(`SELECT ${toolColumnsOf('t')} FROM agent_tool_assignments a JOIN agent_tools t ON t.id = a.tool_id WHERE a.agent_id = ? ORDER BY a.seq`, agentId)
         .map(toolFromRow);
     });
   }

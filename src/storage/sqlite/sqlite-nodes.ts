@@ -1,21 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { NODE_COLUMNS, nodeFromRow, type NodeRow } from '../rows/node-row.ts';
 import { StorageError } from '../storage-error.ts';
-import type { NodeRecord, NodeState, NodeStore } from '../types.ts';
+import type { NodeRecord, NodeStore } from '../types.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-
-interface NodeRow {
-  id: string;
-  public_url: string | null;
-  state: NodeState;
-  started_at: number;
-  heartbeat_at: number;
-}
-
-const COLUMNS = 'id, public_url, state, started_at, heartbeat_at';
-
-function fromRow(row: NodeRow): NodeRecord {
-  return { id: row.id, publicUrl: row.public_url, state: row.state, startedAt: row.started_at, heartbeatAt: row.heartbeat_at };
-}
 
 /**
  * The node registry (`cluster_nodes`) on SQLite. One file serves one node in practice, but the semantics are
@@ -35,7 +22,7 @@ export class SqliteNodeStore implements NodeStore {
   async register(node: { readonly publicUrl: string | null; readonly at: number; readonly staleBefore: number; readonly endReason: string }): Promise<readonly string[]> {
     return this.#db.guard(`node ${this.self}`, () =>
       this.#db.tx(() => {
-        const row = this.#db.get<NodeRow & { instance: string }>(`SELECT ${COLUMNS}, instance FROM cluster_nodes WHERE id = ?`, this.self);
+        const row = this.#db.get<NodeRow & { instance: string }>(`SELECT ${NODE_COLUMNS}, instance FROM cluster_nodes WHERE id = ?`, this.self);
         if (row !== undefined && row.instance !== this.#instance && row.state === 'up' && row.heartbeat_at >= node.staleBefore) {
           throw new StorageError('conflict', `node id ${this.self} is in use by another live process`);
         }
@@ -70,13 +57,13 @@ export class SqliteNodeStore implements NodeStore {
 
   async get(id: string): Promise<NodeRecord | undefined> {
     return this.#db.guard('get node', () => {
-      const row = this.#db.get<NodeRow>(`SELECT ${COLUMNS} FROM cluster_nodes WHERE id = ?`, id);
-      return row === undefined ? undefined : fromRow(row);
+      const row = this.#db.get<NodeRow>(`SELECT ${NODE_COLUMNS} FROM cluster_nodes WHERE id = ?`, id);
+      return row === undefined ? undefined : nodeFromRow(row);
     });
   }
 
   async list(): Promise<readonly NodeRecord[]> {
-    return this.#db.guard('list nodes', () => this.#db.all<NodeRow>(`SELECT ${COLUMNS} FROM cluster_nodes ORDER BY id`).map(fromRow));
+    return this.#db.guard('list nodes', () => this.#db.all<NodeRow>(`SELECT ${NODE_COLUMNS} FROM cluster_nodes ORDER BY id`).map(nodeFromRow));
   }
 
   async reapLost(staleBefore: number, at: number, endReason: string): Promise<ReadonlyArray<{ readonly callId: string; readonly nodeId: string }>> {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JtiStore } from '../../core/join-token.ts';
+import { joinTokenPurge } from '../join-token-purge.ts';
 import { StorageError } from '../storage-error.ts';
 import type { Storage } from '../types.ts';
 import { migrate } from './migrations.ts';
@@ -25,11 +26,6 @@ export interface SqliteStorageOptions {
 
 /** The node id of a storage opened without one. */
 export const DEFAULT_NODE_ID = 'node-1';
-
-/** Used join-token ids are forgotten this long after their token expired (clock differences between nodes). */
-const JTI_GRACE_SECONDS = 3600;
-/** Expired ids are purged on every this-many consumes. */
-const JTI_PURGE_EVERY = 256;
 
 /** Storage on embedded SQLite (node:sqlite): one file, migrated on open. */
 export class SqliteStorage implements Storage {
@@ -74,13 +70,12 @@ export class SqliteStorage implements Storage {
     this.calls = new SqliteCallStore(this.#db, nodeId);
     this.nodes = new SqliteNodeStore(this.#db, nodeId);
     const db = this.#db;
-    let consumes = 0;
+    const purgeDue = joinTokenPurge(now);
     this.joinTokens = {
       async consume(jti: string, expiresAt: number): Promise<boolean> {
         return db.guard('consume join token', () => {
-          if (++consumes % JTI_PURGE_EVERY === 0) {
-            db.run('DELETE FROM join_token_uses WHERE expires_at < ?', Math.floor(now() / 1000) - JTI_GRACE_SECONDS);
-          }
+          const expiredBefore = purgeDue();
+          if (expiredBefore !== undefined) db.run('DELETE FROM join_token_uses WHERE expires_at < ?', expiredBefore);
           return db.run('INSERT INTO join_token_uses (jti, expires_at) VALUES (?, ?) ON CONFLICT (jti) DO NOTHING', jti, expiresAt).changes === 1;
         });
       },

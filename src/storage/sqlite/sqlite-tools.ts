@@ -1,29 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { TOOL_COLUMNS, toolFromRow, toolRecord, toolValues, type ToolRow } from '../rows/tool-row.ts';
+import { firstVersion, nextVersion } from '../rows/versioned.ts';
+import { limitOffset, totalOf } from '../sql/paging.ts';
+import { containsPattern } from '../sql/search-pattern.ts';
 import { StorageError } from '../storage-error.ts';
-import type { AgentToolDefinition, AgentToolRecord, AgentToolStore, NewAgentTool, Page, PageRequest } from '../types.ts';
+import type { AgentToolRecord, AgentToolStore, NewAgentTool, Page, PageRequest } from '../types.ts';
 import type { SqliteDb } from './sqlite-db.ts';
-import { containsPattern, limitOffset, parseJson, searchText, totalOf, trigramPhrase } from './sql-helpers.ts';
-
-export interface ToolRow {
-  id: string;
-  name: string;
-  type: 'http' | 'client';
-  definition: string;
-  version: number;
-  created_at: number;
-  updated_at: number;
-}
-
-export const TOOL_COLUMNS = 'id, name, type, definition, version, created_at, updated_at';
-
-export function toolFromRow(row: ToolRow): AgentToolRecord {
-  const base = { id: row.id, name: row.name, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at };
-  return { ...base, ...({ type: row.type, definition: parseJson(row.definition) } as AgentToolDefinition) };
-}
-
-function searchable(tool: NewAgentTool): string {
-  return searchText(tool.name, tool.tool.definition.name, tool.tool.definition.description);
-}
+import { trigramPhrase } from './trigram-phrase.ts';
 
 /** API-managed tools (`agent_tools`). */
 export class SqliteToolStore implements AgentToolStore {
@@ -40,18 +23,14 @@ export class SqliteToolStore implements AgentToolStore {
       const id = randomUUID();
       const at = this.#now();
       this.#db.run(
-        'INSERT INTO agent_tools (id, name, name_key, type, model_name, search_text, definition, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)',
+        'INSERT INTO agent_tools (id, type, name, name_key, model_name, search_text, definition, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)',
         id,
-        tool.name,
-        tool.name.toLowerCase(),
         tool.tool.type,
-        tool.tool.definition.name,
-        searchable(tool),
-        JSON.stringify(tool.tool.definition),
+        ...toolValues(tool),
         at,
         at,
       );
-      return { id, name: tool.name, version: 1, createdAt: at, updatedAt: at, ...tool.tool };
+      return toolRecord(id, tool, firstVersion(at));
     });
   }
 
@@ -102,21 +81,16 @@ export class SqliteToolStore implements AgentToolStore {
       this.#db.tx(() => {
         const row = this.#db.get<ToolRow>(`SELECT ${TOOL_COLUMNS} FROM agent_tools WHERE id = ?`, id);
         if (row === undefined) return undefined;
-        if (row.version !== expectedVersion) throw new StorageError('conflict', `tool ${id} changed since it was read`);
+        const next = nextVersion(`tool ${id}`, row, expectedVersion, this.#now);
         if (row.type !== tool.tool.type) throw new StorageError('conflict', `tool ${id} is a ${row.type} tool; its type cannot change`);
-        const at = Math.max(this.#now(), row.updated_at);
         this.#db.run(
           'UPDATE agent_tools SET name = ?, name_key = ?, model_name = ?, search_text = ?, definition = ?, version = ?, updated_at = ? WHERE id = ?',
-          tool.name,
-          tool.name.toLowerCase(),
-          tool.tool.definition.name,
-          searchable(tool),
-          JSON.stringify(tool.tool.definition),
-          row.version + 1,
-          at,
+          ...toolValues(tool),
+          next.version,
+          next.updatedAt,
           id,
         );
-        return { id, name: tool.name, version: row.version + 1, createdAt: row.created_at, updatedAt: at, ...tool.tool };
+        return toolRecord(id, tool, next);
       }),
     );
   }
