@@ -22,7 +22,7 @@ import type { SessionState } from './session-events.ts';
 import { SpeechOut } from './speech-out.ts';
 import { ToolFiller } from './tool-filler.ts';
 import { TurnDriver } from './turn-driver.ts';
-import type { TurnAction } from './turn-taking.ts';
+import { DTMF_COLLECT_MS, type TurnAction } from './turn-taking.ts';
 
 export type { CallSessionOptions } from './session-base.ts';
 
@@ -98,7 +98,7 @@ export class CallSession extends SessionBase {
         bargeInMinSpeechMs: spec.turn.bargeInMinSpeechMs,
         bargeInRequireWords: spec.turn.bargeInRequireWords,
         onsetConfirmMs: 600,
-        dtmfCollectMs: 800,
+        dtmfCollectMs: DTMF_COLLECT_MS,
         idlePromptMs: spec.turn.idlePromptMs,
       },
       clock,

@@ -322,7 +322,7 @@ class StepBuilder {
       this.clearTimer('dtmf');
       const keys = this.st.digits;
       this.st.digits = '';
-      if (keys !== '') this.startTurn(`[The caller pressed ${keys.split('').join(' ')} on the keypad]`, 'dtmf');
+      if (keys !== '') this.startTurn(keypadText(keys), 'dtmf');
     }
     if (t.idle !== undefined && t.idle <= now) {
       this.clearTimer('idle');
@@ -375,4 +375,12 @@ class StepBuilder {
     this.st.paused = false;
     this.actions.push({ type: 'resume_output' });
   }
+}
+
+/** How long after the last key an entry without `#` is taken as complete. */
+export const DTMF_COLLECT_MS = 800;
+
+/** Caller keys as the model reads them, in every pipeline (cascaded turns and speech-to-speech). */
+export function keypadText(keys: string): string {
+  return `[The caller pressed ${keys.split('').join(' ')} on the keypad]`;
 }

@@ -318,6 +318,12 @@ export interface RealtimeSession {
    * done). Results for unknown or withdrawn calls are dropped with a warning.
    */
   sendToolResult(callId: string, name: string, output: string): void;
+  /**
+   * A user message in text (the caller's keypad entry, worded for the model), added to the conversation
+   * and answered: at once, or when the answer in progress is done (OpenAI: one response at a time); on
+   * Gemini client content interrupts the model's current turn.
+   */
+  sendText(text: string): void;
   /** Stop the model's current answer (barge-in). Safe when nothing is playing. */
   cancelResponse(): void;
   /** Tell the model the caller heard only the first `audioEndMs` of output item `itemId`. */

@@ -87,6 +87,8 @@ export class FakeLiveConnection {
   readonly functionResponses: Array<{ id: string; name: string; response: unknown }> = [];
   /** `toolResponse` messages, each with the ids it answered. */
   readonly toolResponses: string[][] = [];
+  /** Text parts of user turns sent as client content. */
+  readonly userTexts: string[] = [];
   readonly pendingCalls = new Set<string>();
   /** Model turns as they ended. */
   readonly turns: Array<{ status: 'complete' | 'interrupted'; audioBytes: number }> = [];
@@ -215,7 +217,12 @@ export class FakeLiveConnection {
       if (this.pendingCalls.size === 0) this.#startTurn();
       return;
     }
-    const cc = msg.clientContent as { turnComplete?: boolean } | undefined;
+    const cc = msg.clientContent as { turns?: Array<{ role?: string; parts?: Array<{ text?: string }> }>; turnComplete?: boolean } | undefined;
+    for (const turn of cc?.turns ?? []) {
+      if (turn.role === 'user') this.userTexts.push((turn.parts ?? []).map((p) => p.text ?? '').join(''));
+    }
+    // Client content interrupts the model's current generation (as the Live API documents).
+    if ((cc?.turns ?? []).length > 0) this.#interrupt();
     if (cc?.turnComplete === true) this.#startTurn();
   }
 

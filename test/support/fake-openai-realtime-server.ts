@@ -174,6 +174,8 @@ export class FakeRealtimeConnection {
   /** The session config the last accepted `session.update` carried. */
   session: Record<string, unknown> | undefined;
   readonly functionOutputs: Array<{ callId: string; output: string }> = [];
+  /** Text of user `message` items the client created (`input_text` parts joined). */
+  readonly userTexts: string[] = [];
   readonly truncates: Array<{ itemId: string; audioEndMs: number }> = [];
   /** Responses as they ended. */
   readonly responses: Array<{ id: string; status: string; reason?: string; audioBytes: number; sentBeforeCancel?: number }> = [];
@@ -523,6 +525,10 @@ export class FakeRealtimeConnection {
 
   #onItemCreate(event: Record<string, unknown>): void {
     const item = event.item as Record<string, unknown> | undefined;
+    if (item?.type === 'message') {
+      this.#onMessageItem(event, item);
+      return;
+    }
     if (item?.type !== 'function_call_output' || typeof item.call_id !== 'string' || typeof item.output !== 'string') {
       this.#error('invalid_request_error', 'invalid_value', 'Invalid conversation item.', event, 'item');
       return;
@@ -530,6 +536,21 @@ export class FakeRealtimeConnection {
     this.pendingCalls.delete(item.call_id);
     this.functionOutputs.push({ callId: item.call_id, output: item.output });
     const added = { id: nextId('item'), type: 'function_call_output', call_id: item.call_id, output: item.output, status: 'completed' };
+    this.send({ type: 'conversation.item.added', previous_item_id: this.#previousItem, item: added });
+    this.send({ type: 'conversation.item.done', previous_item_id: this.#previousItem, item: added });
+    this.#previousItem = added.id;
+  }
+
+  /** A user message: content parts of type `input_text` (the GA protocol's shape for user text). */
+  #onMessageItem(event: Record<string, unknown>, item: Record<string, unknown>): void {
+    const content = item.content as Array<Record<string, unknown>> | undefined;
+    if (item.role !== 'user' || !Array.isArray(content) || content.length === 0 || content.some((c) => c.type !== 'input_text' || typeof c.text !== 'string')) {
+      this.#error('invalid_request_error', 'invalid_value', 'Invalid conversation item.', event, 'item.content');
+      return;
+    }
+    const text = content.map((c) => String(c.text)).join('');
+    this.userTexts.push(text);
+    const added = { id: nextId('item'), type: 'message', role: 'user', status: 'completed', content };
     this.send({ type: 'conversation.item.added', previous_item_id: this.#previousItem, item: added });
     this.send({ type: 'conversation.item.done', previous_item_id: this.#previousItem, item: added });
     this.#previousItem = added.id;

@@ -55,6 +55,8 @@ export interface RealtimeFakeControl {
   toolResults(): Array<{ callId: string; output: unknown }>;
   /** How many times the client asked the model to go on after tool results. */
   toolContinuations(): number;
+  /** User text messages the vendor received (`sendText`), in order. */
+  userTexts(): string[];
   /** `truncate`s the vendor received (empty for a protocol without one). */
   truncates(): Array<{ itemId: string; audioEndMs: number }>;
   /** Messages of any kind the newest connection received from the client. */
@@ -322,6 +324,34 @@ export function runRealtimeConformance(h: RealtimeConformanceHarness): void {
       session.createResponse();
       const done = await log.waitFor('response_done', (e) => e.status === 'completed');
       expect(Buffer.from(audioOf(log.events, done.responseId)).equals(Buffer.from(hello))).toBe(true);
+      noErrors(log);
+      await finish(session, log);
+    });
+
+    it('sendText() adds the caller\'s words as a user message and the model answers them', async () => {
+      const { session, log } = await openSession();
+      const reply = modelAudio(outFmt, 200, 9);
+      fake.queueSpeech({ audio: reply, transcript: 'you chose option two' });
+      session.sendText('[The caller pressed 2 on the keypad]');
+      const done = await log.waitFor('response_done', (e) => e.status === 'completed');
+      expect(Buffer.from(audioOf(log.events, done.responseId)).equals(Buffer.from(reply))).toBe(true);
+      expect(fake.userTexts()).toEqual(['[The caller pressed 2 on the keypad]']);
+      noErrors(log);
+      await finish(session, log);
+    });
+
+    it('sendText() over an answer being cancelled (keys pressed while the model speaks) is answered after it, without an error', async () => {
+      const { session, log } = await openSession();
+      fake.queueSpeech({ audio: modelAudio(outFmt, 3000, 10), slow: true });
+      const reply = modelAudio(outFmt, 200, 11);
+      fake.queueSpeech({ audio: reply });
+      await feed(session, callerTurn(inFmt));
+      const first = await log.waitFor('audio');
+      session.cancelResponse();
+      session.sendText('[The caller pressed 1 on the keypad]');
+      const done = await log.waitFor('response_done', (e) => e.responseId !== first.responseId && e.status === 'completed');
+      expect(Buffer.from(audioOf(log.events, done.responseId)).equals(Buffer.from(reply))).toBe(true);
+      expect(fake.userTexts()).toEqual(['[The caller pressed 1 on the keypad]']);
       noErrors(log);
       await finish(session, log);
     });

@@ -21,10 +21,12 @@ import type { AgentRuntime } from '../agent-runtime.ts';
 import type { CallEvent } from '../call-events.ts';
 import type { CallLeg, CallOrigin, LegEnd } from '../call-leg.ts';
 import type { SessionState } from '../session-events.ts';
+import { DTMF_COLLECT_MS } from '../turn-taking.ts';
 import { AgentHangup } from './agent-hangup.ts';
 import { callTools } from './call-tools.ts';
 import { CallerAudio } from './caller-audio.ts';
 import { chooseFormats } from './formats.ts';
+import { Keypad } from './keypad.ts';
 import { ModelLink } from './model-link.ts';
 import { Playout } from './playout.ts';
 import { RealtimeBridge } from './realtime-bridge.ts';
@@ -120,7 +122,14 @@ export async function converse(p: ConversationPorts, closers: Array<() => void |
 
   await raceEnd(leg.answer(), leg.ended);
   p.answered();
-  closers.push(leg.onDtmf((d) => emit({ type: 'dtmf', digit: d.digit, atMs: sinceAnswer() })));
+  const keypad = new Keypad({ clock, collectMs: DTMF_COLLECT_MS, onKeys: (text) => bridge.callerKeys(text) });
+  closers.push(() => keypad.close());
+  closers.push(
+    leg.onDtmf((d) => {
+      emit({ type: 'dtmf', digit: d.digit, atMs: sinceAnswer() });
+      keypad.press(d.digit);
+    }),
+  );
 
   // The leg's codec is known once answered (SIP): formats are chosen now; caller audio is held meanwhile.
   const settings = sessionSettings(spec, provider.capabilities, chooseFormats(leg, provider.capabilities), tools.definitions());

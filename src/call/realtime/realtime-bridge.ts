@@ -131,6 +131,20 @@ export class RealtimeBridge {
     this.#refresh();
   }
 
+  /**
+   * The caller entered keys (`text` words them for the model): like speech, they cut an answer that is
+   * playing, and the model is asked to answer them.
+   */
+  callerKeys(text: string): void {
+    this.#bargeIn('the caller pressed a key');
+    this.#o.turns.callerEnded(undefined, 'dtmf');
+    this.#o.turns.transcript({ type: 'transcript', role: 'user', text, final: true });
+    this.#o.tools.newTurn();
+    this.#o.session()?.sendText(text);
+    this.#awaiting = true;
+    this.#refresh();
+  }
+
   /** Ask the model to speak first (the greeting). */
   greet(): void {
     this.#awaiting = true;

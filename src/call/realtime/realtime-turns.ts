@@ -44,10 +44,10 @@ export class RealtimeTurns {
   }
 
   /** The caller finished a turn (the model's VAD, or Callroom's in manual mode). */
-  callerEnded(speechEndMs?: number): void {
+  callerEnded(speechEndMs?: number, source: 'speech' | 'dtmf' = 'speech'): void {
     this.settle();
     const now = this.#o.sinceAnswer();
-    this.#timing = { turn: ++this.#count, source: 'speech', decidedMs: now, ...(speechEndMs === undefined ? {} : { speechEndMs }) };
+    this.#timing = { turn: ++this.#count, source, decidedMs: now, ...(speechEndMs === undefined ? {} : { speechEndMs }) };
   }
 
   /** The model produced something for the current turn (audio, text or a tool call). */

@@ -171,6 +171,12 @@ export class GeminiLiveSession implements RealtimeSession {
     if (done !== undefined) this.#sendBatch(done);
   }
 
+  sendText(text: string): void {
+    if (this.#defer(() => this.sendText(text))) return;
+    if (this.#state !== 'open') return;
+    this.#sdkSend('clientContent', (s) => s.sendClientContent({ turns: [{ role: 'user', parts: [{ text }] }], turnComplete: true }));
+  }
+
   cancelResponse(): void {
     // No cancel message exists: the rest of this turn is dropped here, and reported done now.
     if (this.#state === 'open') this.#turns.cancel();

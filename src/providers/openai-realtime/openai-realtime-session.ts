@@ -152,6 +152,12 @@ export class OpenAiRealtimeSession implements RealtimeSession {
     if (answer.createNow) this.#sendControl({ type: 'response.create' });
   }
 
+  sendText(text: string): void {
+    if (this.#state !== 'open') return;
+    this.#sendControl({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
+    if (this.#responses.requestResponse()) this.#sendControl({ type: 'response.create' });
+  }
+
   cancelResponse(): void {
     if (this.#state !== 'open') return;
     this.#responses.cancelActive();

@@ -65,6 +65,11 @@ export class ResponseTracker {
     return { known: true, name: call.name, createNow: this.#calls.size === 0 && this.#wantResponse() };
   }
 
+  /** Something new for the model to answer (a user text): true to create now, else at the active one's done. */
+  requestResponse(): boolean {
+    return this.#wantResponse();
+  }
+
   /** The caller asked to cancel: the active response's remaining output is dropped. */
   cancelActive(): void {
     if (this.#active !== undefined) this.#cancelled.add(this.#active);

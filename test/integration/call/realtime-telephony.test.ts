@@ -59,4 +59,41 @@ describe('speech-to-speech over the Twilio Media Streams bridge', () => {
     expect(Buffer.compare(got.subarray(0, sent.length - (sent.length % 160)), Buffer.from(sent.subarray(0, sent.length - (sent.length % 160))))).toBe(0);
     expect(h.events.map((e) => e.event.type)).toEqual(expect.arrayContaining(['answered', 'transcript']));
   });
+
+  it('caller keys reach the model as one text message and it answers them; keys over an answer cut it', async () => {
+    const fake = new FakeOpenAiRealtimeServer({ apiKey: 'sk-test', vadSilenceMs: 300 });
+    await fake.start();
+    cleanup.push(() => fake.stop());
+    const long = taggedVoice('hello-world', 4000).map((b) => (b === 0x7f ? 0x7e : b));
+    const short = taggedVoice('you-entered', 600).map((b) => (b === 0x7f ? 0x7e : b));
+    fake.plans.push({ audio: long, transcript: 'Here are all the options', speed: 1, burstMs: 40 }, { audio: short, transcript: 'You chose one two' });
+    const h = await startTelephonyHarness({ telephony: { endpoints: [endpoint] }, agent: openAiAgent(fake), vad: new EnergyVad() });
+    cleanup.push(() => h.close());
+    const client = new TwilioClient(h.wsUrl(endpoint.path), { token: TEST_KEY });
+    cleanup.push(() => client.close());
+    await client.start();
+    await fake.waitFor(() => fake.connections[0]?.session !== undefined, 5000, 'session.update');
+    const conn = fake.connections[0];
+    const talking = (async () => {
+      await playRealtime(client, resampleBuffer(allison('please-try-again'), 16000, 8000));
+      await silence(client, 6000);
+    })();
+    cleanup.push(() => talking);
+    const media = (): Array<{ bytes: Uint8Array }> =>
+      (client.peer?.texts ?? [])
+        .filter((t) => t.json?.['event'] === 'media')
+        .map((t) => ({ bytes: new Uint8Array(Buffer.from(String((t.json?.['media'] as Record<string, unknown>)['payload']), 'base64')) }));
+    // The long answer is playing: the caller keys in "1 2 #".
+    await until(() => media().length >= 10, 10_000, 'the long answer starting', () => media().length);
+    for (const d of ['1', '2', '#']) client.sendDtmf(d);
+    await until(() => heardWhole(media(), short), 10_000, 'the answer to the keys', () => media().length);
+    expect(conn?.userTexts).toEqual(['[The caller pressed 1 2 # on the keypad]']);
+    // The long answer was cut (cancelled at the keys, so not heard whole) and Twilio was told to clear.
+    expect(heardWhole(media(), long)).toBe(false);
+    expect(conn?.responses[0]?.status).toBe('cancelled');
+    expect((client.peer?.texts ?? []).some((t) => t.json?.['event'] === 'clear')).toBe(true);
+    const events = h.events.map((e) => e.event);
+    expect(events.filter((e) => e.type === 'dtmf').map((e) => (e as { digit: string }).digit)).toEqual(['1', '2', '#']);
+    expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'transcript', role: 'user', text: '[The caller pressed 1 2 # on the keypad]', final: true })]));
+  });
 });

@@ -96,6 +96,7 @@ const control: RealtimeFakeControl = {
   queueToolCalls: (calls) => server.plans.push({ toolCalls: calls.map((c) => ({ name: c.name, args: c.args })) }),
   toolResults: () => newest().functionResponses.map((r) => ({ callId: r.id, output: (r.response as { output: unknown }).output })),
   toolContinuations: () => newest().toolResponses.length,
+  userTexts: () => [...newest().userTexts],
   truncates: () => [],
   clientMessageCount: () => newest().clientMessages.length,
   dropNewest: (code) => newest().drop(code),

@@ -95,6 +95,7 @@ const control: RealtimeFakeControl = {
     const firstOutput = events.findIndex((e) => e.type === 'conversation.item.create');
     return firstOutput < 0 ? 0 : events.slice(firstOutput).filter((e) => e.type === 'response.create').length;
   },
+  userTexts: () => [...newest().userTexts],
   truncates: () => newest().truncates,
   clientMessageCount: () => newest().clientEvents.length,
   dropNewest: (code) => newest().drop(code),

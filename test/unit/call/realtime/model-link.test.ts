@@ -22,6 +22,7 @@ class MemorySession implements RealtimeSession {
   commit(): void {}
   createResponse(): void {}
   sendToolResult(): void {}
+  sendText(): void {}
   cancelResponse(): void {}
   truncate(): void {}
   events(): AsyncIterable<RealtimeEvent> {
