@@ -165,5 +165,6 @@ describe('baresip talks to an agent in the gateway process (G.722, offline)', ()
     expect(words).toMatch(/good ?bye/);
     // The agent ended the call (its hangUp tool), before baresip's file ran out.
     expect(ended).toMatchObject({ reason: 'local-hangup' });
-  });
+    // The caller's audio alone runs ~50 s (three prompts with the agent's answers between them).
+  }, 150_000);
 });
