@@ -288,6 +288,15 @@ export type RealtimeEvent =
   | { readonly type: 'reconnected'; readonly attempt: number; readonly resumed: boolean; readonly droppedAudioBytes: number }
   | { readonly type: 'closed'; readonly reason: 'client' | 'server' | 'error' | 'aborted' };
 
+/**
+ * One entry of the conversation so far, given to a session that starts without it (`addHistory`): the
+ * caller's and the agent's words, and notes of the gateway's own (a tool's outcome), as text.
+ */
+export interface RealtimeHistoryItem {
+  readonly role: 'user' | 'assistant' | 'note';
+  readonly text: string;
+}
+
 /** Counters the call layer may export as metrics. */
 export interface RealtimeSessionStats {
   /** Bytes given to `appendAudio` that reached the socket. */
@@ -324,6 +333,12 @@ export interface RealtimeSession {
    * Gemini client content interrupts the model's current turn.
    */
   sendText(text: string): void;
+  /**
+   * The conversation so far, for a session opened after the vendor's context was lost (a reopen after a
+   * drop): added in order as items the model reads, not answered. OpenAI: user, assistant and system
+   * messages; Gemini: user and model turns (notes as user text), `turnComplete: false`.
+   */
+  addHistory(items: readonly RealtimeHistoryItem[]): void;
   /** Stop the model's current answer (barge-in). Safe when nothing is playing. */
   cancelResponse(): void;
   /** Tell the model the caller heard only the first `audioEndMs` of output item `itemId`. */

@@ -89,6 +89,8 @@ export class FakeLiveConnection {
   readonly toolResponses: string[][] = [];
   /** Text parts of user turns sent as client content. */
   readonly userTexts: string[] = [];
+  /** Every turn sent as client content, in order (user and model). */
+  readonly contentTurns: Array<{ role: string; text: string }> = [];
   readonly pendingCalls = new Set<string>();
   /** Model turns as they ended. */
   readonly turns: Array<{ status: 'complete' | 'interrupted'; audioBytes: number }> = [];
@@ -219,7 +221,9 @@ export class FakeLiveConnection {
     }
     const cc = msg.clientContent as { turns?: Array<{ role?: string; parts?: Array<{ text?: string }> }>; turnComplete?: boolean } | undefined;
     for (const turn of cc?.turns ?? []) {
-      if (turn.role === 'user') this.userTexts.push((turn.parts ?? []).map((p) => p.text ?? '').join(''));
+      const text = (turn.parts ?? []).map((p) => p.text ?? '').join('');
+      this.contentTurns.push({ role: String(turn.role), text });
+      if (turn.role === 'user') this.userTexts.push(text);
     }
     // Client content interrupts the model's current generation (as the Live API documents).
     if ((cc?.turns ?? []).length > 0) this.#interrupt();

@@ -176,6 +176,8 @@ export class FakeRealtimeConnection {
   readonly functionOutputs: Array<{ callId: string; output: string }> = [];
   /** Text of user `message` items the client created (`input_text` parts joined). */
   readonly userTexts: string[] = [];
+  /** Every `message` item the client created, in order (user, system, assistant). */
+  readonly messageItems: Array<{ role: 'user' | 'system' | 'assistant'; text: string }> = [];
   readonly truncates: Array<{ itemId: string; audioEndMs: number }> = [];
   /** Responses as they ended. */
   readonly responses: Array<{ id: string; status: string; reason?: string; audioBytes: number; sentBeforeCancel?: number }> = [];
@@ -541,16 +543,27 @@ export class FakeRealtimeConnection {
     this.#previousItem = added.id;
   }
 
-  /** A user message: content parts of type `input_text` (the GA protocol's shape for user text). */
+  /**
+   * A message item in the GA shape: user and system text as `input_text` parts, assistant text as
+   * `output_text` parts; anything else is refused as the service refuses it.
+   */
   #onMessageItem(event: Record<string, unknown>, item: Record<string, unknown>): void {
     const content = item.content as Array<Record<string, unknown>> | undefined;
-    if (item.role !== 'user' || !Array.isArray(content) || content.length === 0 || content.some((c) => c.type !== 'input_text' || typeof c.text !== 'string')) {
+    const role = item.role;
+    const partType = role === 'assistant' ? 'output_text' : 'input_text';
+    if (
+      (role !== 'user' && role !== 'system' && role !== 'assistant') ||
+      !Array.isArray(content) ||
+      content.length === 0 ||
+      content.some((c) => c.type !== partType || typeof c.text !== 'string')
+    ) {
       this.#error('invalid_request_error', 'invalid_value', 'Invalid conversation item.', event, 'item.content');
       return;
     }
     const text = content.map((c) => String(c.text)).join('');
-    this.userTexts.push(text);
-    const added = { id: nextId('item'), type: 'message', role: 'user', status: 'completed', content };
+    this.messageItems.push({ role, text });
+    if (role === 'user') this.userTexts.push(text);
+    const added = { id: nextId('item'), type: 'message', role, status: 'completed', content };
     this.send({ type: 'conversation.item.added', previous_item_id: this.#previousItem, item: added });
     this.send({ type: 'conversation.item.done', previous_item_id: this.#previousItem, item: added });
     this.#previousItem = added.id;

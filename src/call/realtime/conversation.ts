@@ -13,7 +13,7 @@
 import type { Clock } from '../../core/clock.ts';
 import { AbortedError, errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { RealtimeProvider } from '../../providers/types.ts';
+import type { RealtimeProvider, RealtimeSession } from '../../providers/types.ts';
 import type { ClientToolConnection } from '../../room/client-tool.ts';
 import { RoomKit } from '../../room/room-kit.ts';
 import type { Vad } from '../../vad/vad.ts';
@@ -26,6 +26,7 @@ import { AgentHangup } from './agent-hangup.ts';
 import { callTools } from './call-tools.ts';
 import { CallerAudio } from './caller-audio.ts';
 import { chooseFormats } from './formats.ts';
+import { historyReplay } from './history-replay.ts';
 import { Keypad } from './keypad.ts';
 import { ModelLink } from './model-link.ts';
 import { Playout } from './playout.ts';
@@ -72,6 +73,12 @@ export async function converse(p: ConversationPorts, closers: Array<() => void |
     id: p.callId,
     metadata: { 'call.id': p.callId, 'call.from': p.origin.from, 'call.to': p.origin.to, 'call.medium': leg.medium, 'agent.name': spec.name },
   });
+  const restoreContext = (session: RealtimeSession): void => {
+    const items = historyReplay(room.history());
+    if (items.length === 0) return;
+    session.addHistory(items);
+    log.info({ items: items.length }, 'realtime: the conversation so far replayed to a model session that started without it');
+  };
   let link: ModelLink | undefined;
   const turns = new RealtimeTurns({ kit, roomId: room.id, sinceAnswer, emit, playing: () => playout.active });
   closers.push(() => turns.close());
@@ -118,6 +125,10 @@ export async function converse(p: ConversationPorts, closers: Array<() => void |
     emit,
     setState: p.setState,
     onSettled: () => hangup.settled(),
+    onContextLost: () => {
+      const session = link?.session;
+      if (session !== undefined) restoreContext(session);
+    },
   });
 
   await raceEnd(leg.answer(), leg.ended);
@@ -149,11 +160,15 @@ export async function converse(p: ConversationPorts, closers: Array<() => void |
     clock,
     logger: log,
     onEvent: (e) => bridge.onEvent(e),
-    onSession: (session) => audio.setSink((bytes) => session.appendAudio(bytes)),
+    onSession: (session, reopened) => {
+      // A new session knows nothing of the call: it is told the conversation so far before any audio.
+      if (reopened) restoreContext(session);
+      audio.setSink((bytes) => session.appendAudio(bytes));
+    },
     onDropped: (why, reopening) => {
       audio.setSink(undefined);
       bridge.sessionReplaced();
-      emit({ type: 'llm_failed', error: reopening ? `${why}; reopening a new session (the conversation so far is lost)` : why, atMs: sinceAnswer() });
+      emit({ type: 'llm_failed', error: reopening ? `${why}; reopening a new session (the conversation so far is replayed to it as text)` : why, atMs: sinceAnswer() });
     },
     onLost: p.lose,
   });

@@ -2,8 +2,8 @@
  * The call's connection to its realtime model: opens the session, hands every event to the bridge in
  * order, and decides what a lost session means for the call. A session that ends while the call goes on
  * (OpenAI's dropped socket, Gemini after its own resumption gave up, the server closing) is reopened when
- * the agent says `onDrop: reconnect` and the failure may pass (a new session: the conversation so far is
- * not in it), up to a few times; otherwise the call is ended with the reason. Nothing here throws into
+ * the agent says `onDrop: reconnect` and the failure may pass (a new session, which the call tells the
+ * conversation so far: `history-replay.ts`), up to a few times; otherwise the call is ended with the reason. Nothing here throws into
  * the call: every ending is reported through `onLost`.
  */
 import type { Clock, TimerHandle } from '../../core/clock.ts';
@@ -23,7 +23,7 @@ export interface ModelLinkOptions {
   readonly logger: Logger;
   /** Every event of the current session (never `closed`), synchronously and in order. */
   readonly onEvent: (event: RealtimeEvent) => void;
-  /** A session is open: the first one, or a new one after a drop (`reopened`: the context is gone). */
+  /** A session is open: the first one, or a new one after a drop (`reopened`: the vendor's context is gone). */
   readonly onSession: (session: RealtimeSession, reopened: boolean) => void;
   /** The session went away; a reopen may follow (`reopening`) or the call must end (`onLost`). */
   readonly onDropped: (reason: string, reopening: boolean) => void;

@@ -28,6 +28,8 @@ export interface RealtimeBridgeOptions {
   readonly setState: (state: SessionState) => void;
   /** Nothing plays, nothing is being generated or run: a pending hang-up may act. */
   readonly onSettled: () => void;
+  /** The vendor reconnected without the conversation: tell the session what was said (history replay). */
+  readonly onContextLost: () => void;
 }
 
 /** Responses remembered as cut (their late output is dropped). */
@@ -103,7 +105,8 @@ export class RealtimeBridge {
           this.#o.logger.info({ attempt: e.attempt, droppedAudioBytes: e.droppedAudioBytes }, 'realtime: model connection resumed');
         } else {
           this.#o.logger.warn({ attempt: e.attempt }, 'realtime: model connection replaced without its context');
-          this.#o.emit({ type: 'llm_failed', error: 'the realtime model reconnected without the conversation so far (context lost)', atMs: this.#o.sinceAnswer() });
+          this.#o.emit({ type: 'llm_failed', error: 'the realtime model reconnected without the conversation so far (replayed to it as text)', atMs: this.#o.sinceAnswer() });
+          this.#o.onContextLost();
         }
         return;
       case 'closed':

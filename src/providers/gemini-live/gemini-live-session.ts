@@ -17,7 +17,7 @@ import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { AbortedError, errorMessage } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import { ProviderError } from '../provider-error.ts';
-import type { RealtimeAudioFormat, RealtimeEvent, RealtimeSession, RealtimeSessionOptions, RealtimeSessionStats } from '../types.ts';
+import type { RealtimeAudioFormat, RealtimeEvent, RealtimeHistoryItem, RealtimeSession, RealtimeSessionOptions, RealtimeSessionStats } from '../types.ts';
 import { AudioOutbox } from '../audio-outbox.ts';
 import { closeIsFinal, connectLive, GEMINI_LIVE, type LiveConnectHandlers, type LiveConnection, type LiveEndpoint } from './live-connect.ts';
 import { parseLiveMessage, type LiveAction } from './server-messages.ts';
@@ -175,6 +175,15 @@ export class GeminiLiveSession implements RealtimeSession {
     if (this.#defer(() => this.sendText(text))) return;
     if (this.#state !== 'open') return;
     this.#sdkSend('clientContent', (s) => s.sendClientContent({ turns: [{ role: 'user', parts: [{ text }] }], turnComplete: true }));
+  }
+
+  addHistory(items: readonly RealtimeHistoryItem[]): void {
+    if (this.#defer(() => this.addHistory(items))) return;
+    if (this.#state !== 'open') return;
+    const turns = items
+      .filter((i) => i.text !== '')
+      .map((i) => ({ role: i.role === 'assistant' ? 'model' : 'user', parts: [{ text: i.role === 'note' ? `[Note: ${i.text}]` : i.text }] }));
+    if (turns.length > 0) this.#sdkSend('clientContent', (s) => s.sendClientContent({ turns, turnComplete: false }));
   }
 
   cancelResponse(): void {

@@ -16,6 +16,7 @@ import { ProviderError } from '../provider-error.ts';
 import type {
   RealtimeAudioFormat,
   RealtimeEvent,
+  RealtimeHistoryItem,
   RealtimeSession,
   RealtimeSessionOptions,
   RealtimeSessionStats,
@@ -156,6 +157,18 @@ export class OpenAiRealtimeSession implements RealtimeSession {
     if (this.#state !== 'open') return;
     this.#sendControl({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text }] } });
     if (this.#responses.requestResponse()) this.#sendControl({ type: 'response.create' });
+  }
+
+  addHistory(items: readonly RealtimeHistoryItem[]): void {
+    if (this.#state !== 'open') return;
+    for (const { role, text } of items) {
+      if (text === '') continue;
+      const item =
+        role === 'assistant'
+          ? { type: 'message' as const, role, content: [{ type: 'output_text' as const, text }] }
+          : { type: 'message' as const, role: role === 'note' ? ('system' as const) : role, content: [{ type: 'input_text' as const, text }] };
+      this.#sendControl({ type: 'conversation.item.create', item });
+    }
   }
 
   cancelResponse(): void {

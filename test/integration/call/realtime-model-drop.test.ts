@@ -1,8 +1,9 @@
 /**
  * A speech-to-speech call whose model connection fails (real OpenAI SDK, fake server, real SIP/RTP): a
- * dropped socket is survived with a new session (`onDrop: reconnect`) — the call goes on and the caller is
- * answered by the new session — or ends the call with a clear reason (`onDrop: end`); a model that cannot be
- * reached at all ends the call saying so; malformed model messages change nothing. Never a crash.
+ * dropped socket is survived with a new session (`onDrop: reconnect`) — told the conversation so far, the
+ * call goes on and the caller is answered by the new session — or ends the call with a clear reason
+ * (`onDrop: end`); a model that cannot be reached at all ends the call saying so; malformed model messages
+ * change nothing. Never a crash.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeOpenAiRealtimeServer } from '../../support/fake-openai-realtime-server.ts';
@@ -16,7 +17,7 @@ afterEach(async () => {
 });
 
 async function fakeModel(): Promise<FakeOpenAiRealtimeServer> {
-  const fake = new FakeOpenAiRealtimeServer({ apiKey: 'sk-test', vadSilenceMs: 300 });
+  const fake = new FakeOpenAiRealtimeServer({ apiKey: 'sk-test', vadSilenceMs: 300, userTranscript: 'please try again' });
   await fake.start();
   cleanup.push(() => fake.stop());
   return fake;
@@ -35,6 +36,15 @@ describe('speech-to-speech: the model connection fails', () => {
     fake.connections[0]?.drop(1006);
     await fake.waitFor(() => fake.connections[1]?.session !== undefined, 5000, 'a new session');
     expect(fake.handshakes).toBe(2);
+    // The new session is told the conversation so far (the caller's words as transcribed, the answer as far
+    // as it played) before any caller audio reaches it.
+    await fake.waitFor(() => (fake.connections[1]?.messageItems.length ?? 0) > 0, 5000, 'the conversation replayed');
+    const replayed = fake.connections[1]?.clientEvents ?? [];
+    const firstItem = replayed.findIndex((e) => e.type === 'conversation.item.create');
+    const firstAudio = replayed.findIndex((e) => e.type === 'input_audio_buffer.append');
+    expect(firstAudio === -1 || firstItem < firstAudio).toBe(true);
+    expect(fake.connections[1]?.messageItems[0]).toEqual({ role: 'user', text: 'please try again' });
+    expect(fake.connections[1]?.messageItems.every((m) => m.role === 'user' || m.role === 'assistant')).toBe(true);
 
     // The new session takes the caller's next turn and answers it.
     const second = taggedVoice('goodbye', 1500);

@@ -145,6 +145,28 @@ describe('gemini-live specifics', () => {
     expect([...conn.mimeTypes]).toEqual(['audio/pcm;rate=16000']);
   });
 
+  it('addHistory(): the conversation so far as client content (user and model turns, notes as user text), not answered', async () => {
+    const session = await provider().open(OPTIONS);
+    const log = collectRealtimeEvents(session);
+    session.addHistory([
+      { role: 'user', text: 'where is my order' },
+      { role: 'note', text: 'Earlier in this call the tool lookup_order was called with {} and returned: shipped' },
+      { role: 'assistant', text: 'It shipped yesterday' },
+    ]);
+    await server.waitUntil(() => newest().contentTurns.length === 3);
+    await new Promise((r) => setTimeout(r, 200));
+    const cc = newest().messagesWith('clientContent');
+    expect(cc).toHaveLength(1);
+    expect((cc[0]?.clientContent as { turnComplete?: boolean }).turnComplete).toBeFalsy();
+    expect(newest().contentTurns).toEqual([
+      { role: 'user', text: 'where is my order' },
+      { role: 'user', text: '[Note: Earlier in this call the tool lookup_order was called with {} and returned: shipped]' },
+      { role: 'model', text: 'It shipped yesterday' },
+    ]);
+    expect(log.of('audio')).toEqual([]);
+    await session.close();
+  });
+
   it('8 kHz caller audio goes out as audio/pcm;rate=8000 without resampling', async () => {
     const narrow: RealtimeSessionOptions = { ...OPTIONS, inputFormat: { encoding: 'pcm_s16le', sampleRate: 8000 } };
     const session = await provider().open(narrow);

@@ -277,6 +277,26 @@ describe('openai-realtime specifics', () => {
     expect(untrusted).toMatchObject({ code: 'CR_PROVIDER_TLS', retryable: false });
   });
 
+  it('addHistory(): user, system (notes) and assistant message items in the GA shape, in order, and no response asked for', async () => {
+    const session = await provider().open(MULAW);
+    const log = collectRealtimeEvents(session);
+    session.addHistory([
+      { role: 'user', text: 'where is my order' },
+      { role: 'note', text: 'Earlier in this call the tool lookup_order was called with {} and returned: shipped' },
+      { role: 'assistant', text: 'It shipped yesterday' },
+    ]);
+    await server.waitFor(() => newest().messageItems.length === 3, 3000, 'the history items');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(newest().messageItems).toEqual([
+      { role: 'user', text: 'where is my order' },
+      { role: 'system', text: 'Earlier in this call the tool lookup_order was called with {} and returned: shipped' },
+      { role: 'assistant', text: 'It shipped yesterday' },
+    ]);
+    expect(newest().clientEvents.filter((e) => e.type === 'response.create')).toEqual([]);
+    expect(log.of('error')).toEqual([]);
+    await session.close();
+  });
+
   it('a temperature (not part of the GA session) is logged and not sent', async () => {
     const { logger, lines } = capturingLogger();
     const session = await provider({ logger }).open({ ...MULAW, temperature: 0.7 });

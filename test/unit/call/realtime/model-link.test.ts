@@ -23,6 +23,7 @@ class MemorySession implements RealtimeSession {
   createResponse(): void {}
   sendToolResult(): void {}
   sendText(): void {}
+  addHistory(): void {}
   cancelResponse(): void {}
   truncate(): void {}
   events(): AsyncIterable<RealtimeEvent> {
