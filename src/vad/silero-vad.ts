@@ -81,6 +81,11 @@ export class SileroVad implements Vad {
   }
 }
 
+/** Below this probability, out of speech, a window counts as quiet. */
+const QUIET_PROBABILITY = 0.15;
+/** Quiet after which the stream's LSTM state restarts from zeros. */
+export const QUIET_RESET_MS = 1000;
+
 /** A prepared window: context + window floats, and the media time of its first new sample. */
 interface Slot {
   row: Float32Array;
@@ -110,6 +115,8 @@ class SileroVadStream implements VadStream, SileroWork {
   readonly #pending: Slot[] = [];
   readonly #free: Slot[] = [];
   #dropped = 0;
+  /** Non-speech heard since the LSTM state last restarted, ms. */
+  #quietMs = 0;
   #drainWaiters: Array<() => void> = [];
   #closed = false;
 
@@ -189,6 +196,16 @@ class SileroVadStream implements VadStream, SileroWork {
     const slot = this.#pending.shift();
     if (slot === undefined || this.#closed) return;
     this.#free.push(slot);
+    // Long non-speech drifts the LSTM state (15 s of line silence made the same words reach 0.5 only after
+    // ~200 ms instead of one window): like Silero's own reset_states between utterances, the state restarts
+    // after each QUIET_RESET_MS of non-speech, which is where a fresh stream stands.
+    if (probability < QUIET_PROBABILITY && !this.#segmenter.speaking) {
+      this.#quietMs += this.#windowMs;
+      if (this.#quietMs >= QUIET_RESET_MS) {
+        this.state.fill(0);
+        this.#quietMs = 0;
+      }
+    } else this.#quietMs = 0;
     this.#onProbability?.(probability, slot.startMs);
     this.#segmenter.update(probability, slot.startMs, this.#windowMs);
     if (this.#pending.length === 0) for (const w of this.#drainWaiters.splice(0)) w();

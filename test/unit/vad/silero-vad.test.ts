@@ -78,6 +78,31 @@ describe('SileroVad', () => {
     }
   });
 
+  it('hears speech after 15 s of line silence as fast as on a fresh stream (the LSTM state restarts in long quiet)', async () => {
+    const speech = fixture('cancel-subscription-slt.wav');
+    const firstVoiced = async (lead: Int16Array[]): Promise<number> => {
+      const vad = new SileroVad(model);
+      const probs: Array<{ p: number; t: number }> = [];
+      const stream = vad.createStream({ sampleRate: 16000, onProbability: (p, t) => probs.push({ p, t }) });
+      let at = 0;
+      for (const part of lead) {
+        await feed(stream, part, 16000, at);
+        at += part.length / 16;
+      }
+      const from = at;
+      await feed(stream, speech, 16000, at);
+      stream.close();
+      await vad.close();
+      return (probs.find((w) => w.t >= from && w.p >= 0.5)?.t ?? Infinity) - from;
+    };
+    const fresh = await firstVoiced([new Int16Array(16000)]);
+    // The same words once before, then 15 s of digital silence (a phone between its turns).
+    const after = await firstVoiced([new Int16Array(16000), speech, new Int16Array(16000 * 15)]);
+    expect(fresh).toBeLessThan(500);
+    // Without the restart the state drifted in the silence and the words reached 0.5 some 200 ms later.
+    expect(after).toBeLessThanOrEqual(fresh + 64);
+  });
+
   it('runs every stream with a waiting window in one inference per tick', async () => {
     const vad = new SileroVad(model);
     const streams = Array.from({ length: 40 }, () => vad.createStream({ sampleRate: 16000 }));
