@@ -23,21 +23,37 @@ afterEach(async () => {
 
 const endpoint = { path: '/telephony/twilio', dialect: 'twilio', apiKeys: [TEST_KEY] };
 
+/** A tagged model voice; -0 (0x7F) comes back as +0 from a decode/encode round trip, so it is not used. */
+function voice(name: string, ms: number): Uint8Array {
+  return taggedVoice(name, ms).map((b) => (b === 0x7f ? 0x7e : b));
+}
+
+/** The audio of the Twilio `media` messages the client received, in order. */
+function mediaOf(client: TwilioClient): Array<{ bytes: Uint8Array }> {
+  return (client.peer?.texts ?? [])
+    .filter((t) => t.json?.['event'] === 'media')
+    .map((t) => ({ bytes: new Uint8Array(Buffer.from(String((t.json?.['media'] as Record<string, unknown>)['payload']), 'base64')) }));
+}
+
+/** A Twilio-dialect call to an OpenAI speech-to-speech agent whose fake model speaks `plans` in turn. */
+async function twilioCall(plans: FakeOpenAiRealtimeServer['plans']) {
+  const fake = new FakeOpenAiRealtimeServer({ apiKey: 'sk-test', vadSilenceMs: 300 });
+  await fake.start();
+  cleanup.push(() => fake.stop());
+  fake.plans.push(...plans);
+  const h = await startTelephonyHarness({ telephony: { endpoints: [endpoint] }, agent: openAiAgent(fake), vad: new EnergyVad() });
+  cleanup.push(() => h.close());
+  const client = new TwilioClient(h.wsUrl(endpoint.path), { token: TEST_KEY });
+  cleanup.push(() => client.close());
+  await client.start();
+  await fake.waitFor(() => fake.connections[0]?.session !== undefined, 5000, 'session.update');
+  return { fake, h, client, conn: fake.connections[0] };
+}
+
 describe('speech-to-speech over the Twilio Media Streams bridge', () => {
   it('passes Twilio mu-law to the model as it came, and the model mu-law back packet by packet', async () => {
-    const fake = new FakeOpenAiRealtimeServer({ apiKey: 'sk-test', vadSilenceMs: 300 });
-    await fake.start();
-    cleanup.push(() => fake.stop());
-    // -0 (0x7F) comes back as +0 from a decode/encode round trip; the answer does not use it.
-    const answer = taggedVoice('hello-world', 1200).map((b) => (b === 0x7f ? 0x7e : b));
-    fake.plans.push({ audio: answer, transcript: 'Hello world' });
-    const h = await startTelephonyHarness({ telephony: { endpoints: [endpoint] }, agent: openAiAgent(fake), vad: new EnergyVad() });
-    cleanup.push(() => h.close());
-    const client = new TwilioClient(h.wsUrl(endpoint.path), { token: TEST_KEY });
-    cleanup.push(() => client.close());
-    await client.start();
-    await fake.waitFor(() => fake.connections[0]?.session !== undefined, 5000, 'session.update');
-    const conn = fake.connections[0];
+    const answer = voice('hello-world', 1200);
+    const { fake, h, client, conn } = await twilioCall([{ audio: answer, transcript: 'Hello world' }]);
     expect(conn?.session).toMatchObject({ audio: { input: { format: { type: 'audio/pcmu' } }, output: { format: { type: 'audio/pcmu' } } } });
 
     const speech = resampleBuffer(allison('please-try-again'), 16000, 8000);
@@ -46,10 +62,7 @@ describe('speech-to-speech over the Twilio Media Streams bridge', () => {
       await silence(client, 2500);
     })();
     cleanup.push(() => talking);
-    const media = (): Array<{ bytes: Uint8Array }> =>
-      (client.peer?.texts ?? [])
-        .filter((t) => t.json?.['event'] === 'media')
-        .map((t) => ({ bytes: new Uint8Array(Buffer.from(String((t.json?.['media'] as Record<string, unknown>)['payload']), 'base64')) }));
+    const media = (): Array<{ bytes: Uint8Array }> => mediaOf(client);
     await until(() => heardWhole(media(), answer), 10_000, 'the answer in Twilio media', () => media().length);
 
     // In: the caller's mu-law, byte for byte as Twilio sent it (the client encodes with the reference codec).
@@ -61,28 +74,18 @@ describe('speech-to-speech over the Twilio Media Streams bridge', () => {
   });
 
   it('caller keys reach the model as one text message and it answers them; keys over an answer cut it', async () => {
-    const fake = new FakeOpenAiRealtimeServer({ apiKey: 'sk-test', vadSilenceMs: 300 });
-    await fake.start();
-    cleanup.push(() => fake.stop());
-    const long = taggedVoice('hello-world', 4000).map((b) => (b === 0x7f ? 0x7e : b));
-    const short = taggedVoice('you-entered', 600).map((b) => (b === 0x7f ? 0x7e : b));
-    fake.plans.push({ audio: long, transcript: 'Here are all the options', speed: 1, burstMs: 40 }, { audio: short, transcript: 'You chose one two' });
-    const h = await startTelephonyHarness({ telephony: { endpoints: [endpoint] }, agent: openAiAgent(fake), vad: new EnergyVad() });
-    cleanup.push(() => h.close());
-    const client = new TwilioClient(h.wsUrl(endpoint.path), { token: TEST_KEY });
-    cleanup.push(() => client.close());
-    await client.start();
-    await fake.waitFor(() => fake.connections[0]?.session !== undefined, 5000, 'session.update');
-    const conn = fake.connections[0];
+    const long = voice('hello-world', 4000);
+    const short = voice('you-entered', 600);
+    const { h, client, conn } = await twilioCall([
+      { audio: long, transcript: 'Here are all the options', speed: 1, burstMs: 40 },
+      { audio: short, transcript: 'You chose one two' },
+    ]);
     const talking = (async () => {
       await playRealtime(client, resampleBuffer(allison('please-try-again'), 16000, 8000));
       await silence(client, 6000);
     })();
     cleanup.push(() => talking);
-    const media = (): Array<{ bytes: Uint8Array }> =>
-      (client.peer?.texts ?? [])
-        .filter((t) => t.json?.['event'] === 'media')
-        .map((t) => ({ bytes: new Uint8Array(Buffer.from(String((t.json?.['media'] as Record<string, unknown>)['payload']), 'base64')) }));
+    const media = (): Array<{ bytes: Uint8Array }> => mediaOf(client);
     // The long answer is playing: the caller keys in "1 2 #".
     await until(() => media().length >= 10, 10_000, 'the long answer starting', () => media().length);
     for (const d of ['1', '2', '#']) client.sendDtmf(d);
