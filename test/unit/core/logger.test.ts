@@ -25,14 +25,14 @@ describe('logger', () => {
   it('redacts transcripts, digits, tool arguments and secrets when asked', () => {
     const out = capture();
     const log = createLogger({ level: 'info', redactContent: true }, out.stream);
-    log.info({ transcript: 'secret words', digits: '1234', toolArgs: { card: '4111' }, provider: { apiKey: 'sk-x' } }, 'turn');
+    log.info({ transcript: 'secret words', digits: '1234', toolArgs: { card: 'card-4111' }, provider: { apiKey: 'sk-x' } }, 'turn');
     const [line] = out.lines();
     expect(line).toMatchObject({ transcript: '[redacted]', digits: '[redacted]', toolArgs: '[redacted]' });
     expect((line?.provider as Record<string, unknown>).apiKey).toBe('[redacted]');
-    expect(JSON.stringify(line)).not.toContain('4111');
-    log.info({ call: { tool: { toolArgs: { card: '4222' }, apiKey: 'sk-deep' } } }, 'nested');
+    expect(JSON.stringify(line)).not.toContain('card-4111');
+    log.info({ call: { tool: { toolArgs: { card: 'card-4222' }, apiKey: 'sk-deep' } } }, 'nested');
     const nested = JSON.stringify(out.lines()[1]);
-    expect(nested).not.toContain('4222');
+    expect(nested).not.toContain('card-4222');
     expect(nested).not.toContain('sk-deep');
   });
 });

@@ -57,7 +57,8 @@ describe('CallRecorder and privacy.storeContent', () => {
     const rec = await get();
     expect(rec?.transcript).toEqual([]);
     expect(published.filter((e) => e.type === 'call.transcript')).toHaveLength(0);
-    expect(JSON.stringify(published)).not.toContain('4111');
+    // The words, not digits alone: the events carry times, which can hold any digits.
+    expect(JSON.stringify(published)).not.toContain('my card is');
     // The rest of the record is kept: tools, turns, the end.
     expect(rec?.toolCalls.map((t) => t.name)).toEqual(['charge']);
     expect(rec?.turns).toHaveLength(1);
