@@ -2,20 +2,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../../src/core/clock.ts';
 import { SourceRateLimiter } from '../../../../src/sip/user-agent/source-rate-limit.ts';
 import { establish } from './support/established.ts';
-import { advance, flush, harness, type Harness } from './support/harness.ts';
-import { header, Peer, sdp } from './support/peer.ts';
+import { advance, closeHarness, flush, harness, type Harness } from './support/harness.ts';
+import { header, Peer, sdp, STRANGER } from './support/peer.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
-  if (h !== undefined) {
-    const closing = h.ua.close();
-    await advance(h.clock, 4_000);
-    await closing;
-  }
+  await closeHarness(h);
   h = undefined;
 });
-
-const STRANGER = { address: '192.0.2.66', port: 5060 };
 
 function options(peer: Peer): string {
   return peer.request('OPTIONS', 'x').replace(/;tag=x/, '');

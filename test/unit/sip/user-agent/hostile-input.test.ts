@@ -1,18 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { advance, flush, harness, type Harness } from './support/harness.ts';
-import { Peer, sdp } from './support/peer.ts';
+import { advance, closeHarness, flush, harness, type Harness } from './support/harness.ts';
+import { Peer, sdp, STRANGER } from './support/peer.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
-  if (h !== undefined) {
-    const closing = h.ua.close();
-    await advance(h.clock, 4_000);
-    await closing;
-  }
+  await closeHarness(h);
   h = undefined;
 });
-
-const STRANGER = { address: '192.0.2.66', port: 5060 };
 
 describe('hostile input from peers', () => {
   it('answers an INVITE whose SDP holds a stray CR with 488 and keeps no transaction', async () => {

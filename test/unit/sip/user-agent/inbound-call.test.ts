@@ -1,14 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { T1, advance, flush, harness, type Harness } from './support/harness.ts';
+import { advance, closeHarness, flush, harness, T1, type Harness } from './support/harness.ts';
 import { Peer, header, sdp } from './support/peer.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
-  if (h !== undefined) {
-    const closing = h.ua.close();
-    await advance(h.clock, 4_000);
-    await closing;
-  }
+  await closeHarness(h);
   h = undefined;
 });
 

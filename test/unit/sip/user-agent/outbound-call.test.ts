@@ -1,16 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestResponse, parseAuthParams } from '../../../../src/sip/auth/digest.ts';
 import type { SipCall } from '../../../../src/sip/user-agent/call-types.ts';
-import { advance, flush, harness, type Harness } from './support/harness.ts';
+import { advance, closeHarness, flush, harness, type Harness } from './support/harness.ts';
 import { Peer, header, sdp } from './support/peer.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
-  if (h !== undefined) {
-    const closing = h.ua.close();
-    await advance(h.clock, 4_000);
-    await closing;
-  }
+  await closeHarness(h);
   h = undefined;
 });
 

@@ -1,15 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { advance, flush, harness, type Harness } from './support/harness.ts';
+import { advance, closeHarness, flush, harness, type Harness } from './support/harness.ts';
 import { establish } from './support/established.ts';
 import { sdp } from './support/peer.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
-  if (h !== undefined) {
-    const closing = h.ua.close();
-    await advance(h.clock, 4_000);
-    await closing;
-  }
+  await closeHarness(h);
   h = undefined;
 });
 

@@ -1,19 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { authorize, parseChallenge, DigestVerifier } from '../../../../src/sip/auth/digest.ts';
-import { advance, flush, harness, type Harness } from './support/harness.ts';
-import { Peer, sdp } from './support/peer.ts';
+import { advance, closeHarness, flush, harness, type Harness } from './support/harness.ts';
+import { Peer, sdp, STRANGER } from './support/peer.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
-  if (h !== undefined) {
-    const closing = h.ua.close();
-    await advance(h.clock, 4_000);
-    await closing;
-  }
+  await closeHarness(h);
   h = undefined;
 });
-
-const STRANGER = { address: '192.0.2.66', port: 5060 };
 
 describe('inbound security', () => {
   it('answers 403 to an INVITE from an unknown source without allocating anything', async () => {

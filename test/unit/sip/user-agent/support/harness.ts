@@ -50,3 +50,11 @@ export async function advance(clock: FakeClock, ms: number, step = 100): Promise
     await flush();
   }
 }
+
+/** End a test's user agent (afterEach): close it and let its transactions' timers run out. */
+export async function closeHarness(h: Harness | undefined): Promise<void> {
+  if (h === undefined) return;
+  const closing = h.ua.close();
+  await advance(h.clock, 4_000);
+  await closing;
+}

@@ -137,3 +137,6 @@ export class Peer {
     return message(`SIP/2.0 ${status} ${options.reason ?? 'Whatever'}`, headers, options.body ?? '', options.contentType ?? 'application/sdp');
   }
 }
+
+/** A source outside every trunk: for what the user agent does with strangers. */
+export const STRANGER = { address: '192.0.2.66', port: 5060 };
