@@ -5,24 +5,16 @@
  * burst while the trunk is untouched. (WebSocket message size and rate caps: test/integration/transports/ws/
  * ws-medium.test.ts, "caps message rate ... and message size".)
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startGatewayProcess } from '../../support/gateway-process.ts';
-import { allocatePorts, releasePorts } from '../../support/sip-peers/free-ports.ts';
-import { liveProcesses, stopAllProcesses } from '../../support/sip-peers/managed-process.ts';
+import { allocatePorts } from '../../support/sip-peers/free-ports.ts';
 import { describeSippResult, sippPassed, startSipp } from '../../support/sip-peers/sipp.ts';
-import { optionsBurst, sipInvite, sipOptions, writeByeWaitScenario, writeCallerAudio } from './support/ops-peers.ts';
+import { cleanedAfterEach, optionsBurst, sipInvite, sipOptions, writeByeWaitScenario, writeCallerAudio } from './support/ops-peers.ts';
 
-const dirs: string[] = [];
-const ports: number[] = [];
-afterEach(async () => {
-  await stopAllProcesses();
-  expect(liveProcesses()).toHaveLength(0);
-  releasePorts(ports.splice(0));
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const { dirs, ports } = cleanedAfterEach();
 
 describe('limits from config', () => {
   it('concurrent calls (SIP 503, REST 429), call duration (BYE, max-duration), per-source SIP rate', async () => {

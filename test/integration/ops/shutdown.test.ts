@@ -6,26 +6,18 @@
  * `shutdown`) and a complete stereo recording: the caller's audio on the left, the goodbye on the right at
  * the end, and a header that counts every byte of the file.
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readWav } from '../../../src/media/wav.ts';
 import { openStorage } from '../../../src/storage/open-storage.ts';
 import { startGatewayProcess } from '../../support/gateway-process.ts';
-import { allocatePorts, releasePorts } from '../../support/sip-peers/free-ports.ts';
-import { liveProcesses, stopAllProcesses } from '../../support/sip-peers/managed-process.ts';
+import { allocatePorts } from '../../support/sip-peers/free-ports.ts';
 import { describeSippResult, sippPassed, startSipp } from '../../support/sip-peers/sipp.ts';
-import { sipOptions, writeByeWaitScenario, writeCallerAudio } from './support/ops-peers.ts';
+import { cleanedAfterEach, sipOptions, writeByeWaitScenario, writeCallerAudio } from './support/ops-peers.ts';
 
-const dirs: string[] = [];
-const ports: number[] = [];
-afterEach(async () => {
-  await stopAllProcesses();
-  expect(liveProcesses()).toHaveLength(0);
-  releasePorts(ports.splice(0));
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const { dirs, ports } = cleanedAfterEach();
 
 const KEY = 'ops-test-key-0123456789';
 

@@ -1,13 +1,32 @@
 /**
  * Small peers for the operations tests: a raw SIP OPTIONS probe over UDP (what a dispatcher sends), a SIPp
- * scenario that streams audio and waits for the gateway's BYE, and caller audio with speech-like bursts.
+ * scenario that streams audio and waits for the gateway's BYE, and caller audio with speech-like bursts; and
+ * the clean-up every operations test shares.
  */
 import { createSocket } from 'node:dgram';
 import { randomUUID } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { afterEach, expect } from 'vitest';
 import { mulawEncode } from '../../../../src/media/g711.ts';
+import { releasePorts } from '../../../support/sip-peers/free-ports.ts';
+import { liveProcesses, stopAllProcesses } from '../../../support/sip-peers/managed-process.ts';
 import { speechLikeSignal } from '../../../support/sip-peers/test-signal.ts';
+
+/**
+ * Temporary directories and ports a test registers; after each test every process it started is stopped
+ * (none may outlive it), the ports released and the directories removed.
+ */
+export function cleanedAfterEach(): { readonly dirs: string[]; readonly ports: number[] } {
+  const held = { dirs: [] as string[], ports: [] as number[] };
+  afterEach(async () => {
+    await stopAllProcesses();
+    expect(liveProcesses()).toHaveLength(0);
+    releasePorts(held.ports.splice(0));
+    for (const d of held.dirs.splice(0)) await rm(d, { recursive: true, force: true });
+  });
+  return held;
+}
 
 /** Send one OPTIONS to `port` on 127.0.0.1 and return the response's status line and headers. */
 export async function sipOptions(port: number, timeoutMs = 3000): Promise<{ status: number; text: string }> {
