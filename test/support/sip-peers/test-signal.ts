@@ -18,8 +18,8 @@ export interface SpeechLikeOptions {
   readonly level?: number;
 }
 
-/** mulberry32: small, fast, good enough to make varied test audio reproducible. */
-function prng(seed: number): () => number {
+/** mulberry32: small, fast, good enough to make varied test audio (or test faults) reproducible. */
+export function prng(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
     s = (s + 0x6d2b79f5) >>> 0;

@@ -5,6 +5,7 @@
  * from the start. Off, it forwards faithfully. Randomness is seeded, so a run can be repeated.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { prng } from '../../../support/sip-peers/test-signal.ts';
 
 export interface ChaosOptions {
   /** Chance per tick (250 ms) that a live connection is cut. */
@@ -30,18 +31,6 @@ interface Pair {
   readonly client: Socket;
   readonly upstream: Socket;
   stalledUntil: number;
-}
-
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class ChaosProxy {
