@@ -81,6 +81,15 @@ static napi_value make_int(napi_env env, int64_t v) {
   return out;
 }
 
+/* [a, b] as a JS array. */
+static napi_value make_int_pair(napi_env env, int64_t a, int64_t b) {
+  napi_value out;
+  if (napi_create_array_with_length(env, 2, &out) != napi_ok) return NULL;
+  napi_set_element(env, out, 0, make_int(env, a));
+  napi_set_element(env, out, 1, make_int(env, b));
+  return out;
+}
+
 static Engine *unwrap(napi_env env, napi_callback_info info, size_t *argc, napi_value *argv) {
   napi_value self;
   void *data = NULL;
@@ -98,6 +107,19 @@ static Engine *unwrap(napi_env env, napi_callback_info info, size_t *argc, napi_
 }
 
 static int get_i32(napi_env env, napi_value v, int32_t *out) { return napi_get_value_int32(env, v, out) == napi_ok; }
+
+/* The engine of a call whose one argument is a socket fd; NULL (with a JS exception) otherwise. */
+static Engine *unwrap_fd(napi_env env, napi_callback_info info, int32_t *fd, const char *usage) {
+  size_t argc = 1;
+  napi_value argv[1];
+  Engine *e = unwrap(env, info, &argc, argv);
+  if (e == NULL) return NULL;
+  if (argc < 1 || !get_i32(env, argv[0], fd)) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  return e;
+}
 
 /* Fill a sockaddr from family/port/address words; returns its length, 0 when the family is unknown. */
 static socklen_t to_sockaddr(const int32_t *m, struct sockaddr_storage *ss) {
@@ -383,47 +405,26 @@ static napi_value engine_bind(napi_env env, napi_callback_info info) {
   }
   e->sockets++;
   update_poll(e);
-  napi_value out;
-  CHECK(napi_create_array_with_length(env, 2, &out));
-  napi_set_element(env, out, 0, make_int(env, fd));
-  napi_set_element(env, out, 1, make_int(env, bport));
-  return out;
+  return make_int_pair(env, fd, bport);
 }
 
 /* bufferSizes(fd) -> [SO_RCVBUF, SO_SNDBUF] as the kernel reports them. */
 static napi_value engine_buffer_sizes(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Engine *e = unwrap(env, info, &argc, argv);
-  if (e == NULL) return NULL;
   int32_t fd;
-  if (argc < 1 || !get_i32(env, argv[0], &fd)) {
-    napi_throw_type_error(env, NULL, "bufferSizes(fd)");
-    return NULL;
-  }
+  if (unwrap_fd(env, info, &fd, "bufferSizes(fd)") == NULL) return NULL;
   int r = 0, s = 0;
   socklen_t l = sizeof(int);
   getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &r, &l);
   l = sizeof(int);
   getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &s, &l);
-  napi_value out;
-  CHECK(napi_create_array_with_length(env, 2, &out));
-  napi_set_element(env, out, 0, make_int(env, r));
-  napi_set_element(env, out, 1, make_int(env, s));
-  return out;
+  return make_int_pair(env, r, s);
 }
 
 /* closeSocket(fd): leaves the epoll set and closes. */
 static napi_value engine_close_socket(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  Engine *e = unwrap(env, info, &argc, argv);
-  if (e == NULL) return NULL;
   int32_t fd;
-  if (argc < 1 || !get_i32(env, argv[0], &fd)) {
-    napi_throw_type_error(env, NULL, "closeSocket(fd)");
-    return NULL;
-  }
+  Engine *e = unwrap_fd(env, info, &fd, "closeSocket(fd)");
+  if (e == NULL) return NULL;
   epoll_ctl(e->epfd, EPOLL_CTL_DEL, fd, NULL);
   int r = close(fd);
   if (r == 0 && e->sockets > 0) e->sockets--;
