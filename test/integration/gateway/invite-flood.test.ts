@@ -9,9 +9,33 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startGatewayProcess } from '../../support/gateway-process.ts';
 import { liveProcesses, stopAllProcesses } from '../../support/sip-peers/managed-process.ts';
 import { SCENARIO_DIR, scenarioFile } from '../../support/sip-peers/scenarios.ts';
-import { describeSippResult, runSipp, sippPassed } from '../../support/sip-peers/sipp.ts';
+import { describeSippResult, runSipp, sippPassed, type SippResult } from '../../support/sip-peers/sipp.ts';
 
 const FORBIDDEN = { file: `${SCENARIO_DIR}uac-invite-forbidden.xml` };
+
+/**
+ * The gateway's 403s that SIPp itself misfiled. About once in 60,000 flood calls on a loaded machine,
+ * SIPp 3.6.1 aborts a call "on unexpected message ... while expecting '100' (index 1)" although the
+ * message it prints is that call's own 403 (same Call-ID, the INVITE's branch, CSeq 1 INVITE), which
+ * the scenario's next step expects. The gateway answered that INVITE correctly, so such an abort counts
+ * as a 403 received; any other abort, or one whose message is not a 403 for that call, does not.
+ */
+function misfiled403s(r: SippResult): { count: number; other: string[] } {
+  const events = r.errors.split(/(?=^\S+\t\S+\t\S+: )/m).filter((e) => e.includes('Aborting call'));
+  const other: string[] = [];
+  let count = 0;
+  for (const e of events) {
+    const callId = /for Call-Id '([^']+)'/.exec(e)?.[1];
+    const ok =
+      callId !== undefined &&
+      e.includes("while expecting '100' (index 1), received 'SIP/2.0 403 Forbidden") &&
+      e.includes(`Call-ID: ${callId}`) &&
+      /CSeq: 1 INVITE/.test(e);
+    if (ok) count += 1;
+    else other.push(e);
+  }
+  return { count, other };
+}
 
 afterEach(async () => {
   await stopAllProcesses();
@@ -31,10 +55,13 @@ describe('INVITE flood from an unknown source', () => {
 
     const FLOOD = 15_000;
     const r = await flood(FLOOD, 3000);
-    expect(sippPassed(r), describeSippResult(r)).toBe(true);
-    // SIPp only counts a call as successful when its INVITE got 403.
-    expect(r.stats?.successfulCalls).toBe(FLOOD);
-    expect(r.stats?.failedCalls).toBe(0);
+    const misfiled = misfiled403s(r);
+    expect(misfiled.other, describeSippResult(r)).toEqual([]);
+    expect(r.timedOut || r.killed, describeSippResult(r)).toBe(false);
+    // SIPp counts a call as successful only when its INVITE got 403; a misfiled 403 is a 403 too.
+    expect((r.stats?.successfulCalls ?? 0) + misfiled.count, describeSippResult(r)).toBe(FLOOD);
+    expect(r.stats?.failedCalls, describeSippResult(r)).toBe(misfiled.count);
+    expect(misfiled.count, describeSippResult(r)).toBeLessThanOrEqual(3);
     const after = gw.memory();
     // 15,000 INVITEs later the resident set has not grown by more than ~400 bytes per INVITE; a
     // flood that left a transaction, dialog or RTP socket behind per INVITE would blow through this.
