@@ -130,7 +130,7 @@ export const systemToolResource = z
     name: z.enum(SYSTEM_TOOL_NAMES),
     description: z.string(),
     parameters: z.record(z.string(), z.unknown()).describe('JSON Schema of the arguments'),
-    media: z.array(z.enum(['sip', 'websocket'])).describe('Call media the tool acts on'),
+    media: z.array(z.enum(['sip', 'websocket', 'telephony'])).describe('Call media the tool acts on'),
   })
   .meta({ id: 'SystemTool' });
 

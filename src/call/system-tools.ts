@@ -3,7 +3,8 @@
  * and schemas come from the one table in src/config/system-tools.ts (what the REST API lists is what the
  * model sees). Each acts on the call through a narrow port the session builds, never the session itself,
  * and only through `ctx.turn.act`, so a stale turn's tool (superseded by barge-in, or timed out) cannot end
- * or transfer a live call. `hangUp` and `transferCall` first let what the agent is saying play out.
+ * or transfer a live call. All three first let what the agent is saying play out ("I'll press 1 for you" is
+ * heard before the key).
  */
 import { SYSTEM_TOOLS } from '../config/system-tools.ts';
 import type { SystemToolName } from '../config/agent-schema.ts';
@@ -84,6 +85,7 @@ function playDtmf(port: CallControlPort): Tool {
     handler: async (_name, args, ctx) => {
       const digits = String(args['digits'] ?? '');
       const durationMs = typeof args['durationMs'] === 'number' ? args['durationMs'] : 160;
+      await port.playedOut(ctx.signal);
       const r = ctx.turn.act(() => port.sendDtmf(digits, durationMs));
       if (!r.done) return stale('playDtmf', r.reason);
       try {

@@ -18,8 +18,12 @@ export interface SystemToolSpec {
   readonly name: SystemToolName;
   readonly description: string;
   readonly parameters: SystemToolParameters;
-  /** The call media on which the tool can act (a WebSocket call has no DTMF and nowhere to transfer to). */
-  readonly media: ReadonlyArray<'sip' | 'websocket'>;
+  /**
+   * The call media on which the tool can act: SIP, the Callroom WebSocket, the telephony bridges (Twilio,
+   * AudioSocket, ...). Only SIP has somewhere to transfer to; keys go as RFC 4733 or INFO on SIP, as a `dtmf`
+   * message on the WebSocket, and as in-band tones on a bridge.
+   */
+  readonly media: ReadonlyArray<'sip' | 'websocket' | 'telephony'>;
 }
 
 export const SYSTEM_TOOLS: Readonly<Record<SystemToolName, SystemToolSpec>> = {
@@ -34,7 +38,7 @@ export const SYSTEM_TOOLS: Readonly<Record<SystemToolName, SystemToolSpec>> = {
       },
       additionalProperties: false,
     },
-    media: ['sip', 'websocket'],
+    media: ['sip', 'websocket', 'telephony'],
   },
   transferCall: {
     name: 'transferCall',
@@ -68,6 +72,6 @@ export const SYSTEM_TOOLS: Readonly<Record<SystemToolName, SystemToolSpec>> = {
       required: ['digits'],
       additionalProperties: false,
     },
-    media: ['sip'],
+    media: ['sip', 'websocket', 'telephony'],
   },
 };

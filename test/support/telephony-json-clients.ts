@@ -14,6 +14,8 @@ abstract class JsonClient implements PlatformClient {
   abstract readonly dialect: string;
   abstract readonly rate: number;
   readonly heard: HeardFrame[] = [];
+  /** The agent's audio itself, decoded by the client, one entry per message. */
+  readonly audio: Int16Array[] = [];
   readonly flushes: number[] = [];
   readonly acked: string[] = [];
   readonly url: string;
@@ -62,6 +64,7 @@ abstract class JsonClient implements PlatformClient {
   protected heardAudio(at: number, pcm: ArrayLike<number>): void {
     const ms = (pcm.length * 1000) / this.rate;
     this.heard.push({ at, rms: rmsOf(pcm), ms });
+    this.audio.push(Int16Array.from(pcm));
     this.playout.audio(ms);
   }
 

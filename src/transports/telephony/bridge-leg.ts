@@ -8,6 +8,7 @@ import { PcmFramer } from '../ws/pcm-framer.ts';
 import { InboundSmoother } from './inbound-smoother.ts';
 import { QueuedPlayout } from './queued-playout.ts';
 import { wireToFrame } from '../../media/wire-audio.ts';
+import { dtmfTones } from '../../media/dtmf-tones.ts';
 
 /** How a bridge plays out: settings shared by every dialect (config `telephony.playout`). */
 export interface PlayoutSettings {
@@ -91,6 +92,7 @@ export class BridgeLeg implements CallLeg {
   #droppedBeforeAnswer = 0;
   #clears = 0;
   #dtmfIn = 0;
+  #dtmfOut = 0;
 
   constructor(options: BridgeLegOptions) {
     this.id = options.callId;
@@ -200,9 +202,21 @@ export class BridgeLeg implements CallLeg {
     this.#finish({ reason: 'local-hangup' }, { hangup: true, code: 1000 });
   }
 
-  /** The bridged platforms take no DTMF from the server side; the digits are logged and dropped. */
-  async sendDtmf(digits: string): Promise<void> {
-    this.#logger.info({ digits }, 'this medium cannot send dtmf to the caller');
+  /**
+   * The bridged platforms take no DTMF events from the server side, so the keys go in-band: their tones are
+   * queued after what is already playing, paced like speech, and reach the call (and the PSTN beyond it) as
+   * audio. Resolves when the last tone is queued. Throws `CR_DTMF_INVALID` for a character that is not a key.
+   */
+  async sendDtmf(digits: string, durationMs = 100): Promise<void> {
+    if (this.#end !== undefined) return;
+    const rate = this.outputFormat.sampleRate;
+    const tones = dtmfTones(digits, rate, { toneMs: Math.min(Math.max(durationMs, 40), 2000) });
+    this.#dtmfOut += digits.length;
+    this.#logger.info({ digits, durationMs }, 'dtmf to the caller as in-band tones');
+    const step = Math.round(rate / 50);
+    for (let at = 0; at < tones.length && this.#end === undefined; at += step) {
+      await this.write({ samples: tones.subarray(at, Math.min(tones.length, at + step)), sampleRate: rate, timestamp: 0 });
+    }
   }
 
   onSessionEvent(event: SessionEvent): void {
@@ -251,6 +265,7 @@ export class BridgeLeg implements CallLeg {
       framesOut: this.#playout.framesSent,
       droppedBeforeAnswer: this.#droppedBeforeAnswer,
       dtmfIn: this.#dtmfIn,
+      dtmfOut: this.#dtmfOut,
       playbackClears: this.#clears,
       ...this.#playout.markStats(),
       ...(this.#wire.stats?.() ?? {}),

@@ -7,6 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallLeg } from '../../../../src/call/call-leg.ts';
 import { runEcho } from '../../../../src/call/echo.ts';
+import { ScriptedLlm } from '../../../../src/providers/mock/scripted-llm.ts';
 import { silentLogger } from '../../../../src/core/logger.ts';
 import { waitFor } from '../../../support/telephony-client.ts';
 import { startTelephonyHarness, TEST_KEY, type TelephonyHarness } from '../../../support/telephony-harness.ts';
@@ -14,6 +15,9 @@ import { TwilioClient } from '../../../support/telephony-json-clients.ts';
 import { expectCompleteCall } from '../../../support/telephony-assertions.ts';
 import { loadScenarioModels, runAgentScenario, scenarioAgent, type ScenarioModels } from '../../../support/telephony-scenario.ts';
 import { WsPeer } from '../../../support/telephony-ws-peer.ts';
+import { EnergyStt } from '../../../support/telephony-fake-stt.ts';
+import { testAgent } from '../../../support/test-agent.ts';
+import { heardKeys, keyIn } from '../../../support/dtmf-keys.ts';
 
 let models: ScenarioModels;
 beforeAll(async () => {
@@ -47,6 +51,30 @@ describe('Twilio Media Streams bridge', () => {
     // mu-law went to the recogniser as it was on the wire.
     expect(stt.opened[0]).toMatchObject({ sampleRate: 8000, encoding: 'mulaw' });
     expect(stt.encodedBytes).toBeGreaterThan(8000);
+  });
+
+  it('plays the keys of playDtmf to the call as in-band tones, after what the agent said', async () => {
+    const llm = new ScriptedLlm({ turns: [[{ text: 'Pressing them now.' }, { toolCall: { name: 'playDtmf', arguments: { digits: '1#4' } } }], 'Done.'] });
+    const stt = new EnergyStt({ transcripts: [], encodings: ['pcm_s16le', 'mulaw'] });
+    const h = await harness({ agent: testAgent({ llm, stt: [stt], tts: [models.tts], spec: { turn: { fillers: [] } } }), vad: models.vad, startCall: undefined });
+    const client = new TwilioClient(h.wsUrl(endpoint.path), { token: TEST_KEY });
+    cleanup.push(() => client.close());
+    await client.start();
+    await h.event((e) => e.event.type === 'answered');
+    // The caller's key reaches the model, whose answer is a sentence and then the keys.
+    client.sendDtmf('5');
+    const heard = (): string => heardKeys(Int16Array.from(client.audio.flatMap((a) => [...a])), 8000);
+    await waitFor(() => heard().length >= 3, 10_000, 'three keys heard');
+    expect(heard()).toBe('1#4');
+    expect(llm.requests[0]?.messages.at(-1)).toEqual({ role: 'user', content: '[The caller pressed 5 on the keypad]' });
+    // The sentence came first: loud speech before the first tone.
+    const firstTone = client.audio.findIndex((a) => keyIn(a, 8000) !== undefined);
+    expect(firstTone).toBeGreaterThan(0);
+    expect(client.heard.slice(0, firstTone).some((f) => f.rms > 300)).toBe(true);
+    await waitFor(() => llm.requests.length >= 2, 5000, 'the tool result back to the model');
+    expect(llm.requests[1]?.messages.at(-1)).toMatchObject({ role: 'tool', name: 'playDtmf', content: '{"ok":true,"sent":3}' });
+    await client.hangup();
+    await h.event((e) => e.event.type === 'ended', 5000);
   });
 
   it('sends media, mark and clear exactly as Twilio takes them, and nothing else', async () => {
