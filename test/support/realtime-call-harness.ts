@@ -27,9 +27,15 @@ export interface RealtimeCall {
 export async function dialRealtime(
   cleanup: Cleanup,
   agent: AgentRuntime,
-  o: { codecs?: readonly Codec[]; vad?: Vad; logger?: Logger; startLine?: boolean; tagLine?: boolean } = {},
+  o: { codecs?: readonly Codec[]; vad?: Vad; logger?: Logger; startLine?: boolean; tagLine?: boolean; acceptRefer?: boolean } = {},
 ): Promise<RealtimeCall> {
-  const h = await startCallHarness({ agent, vad: o.vad ?? new EnergyVad(), gatewayCodecs: o.codecs ?? ['PCMU'], logger: o.logger ?? silentLogger() });
+  const h = await startCallHarness({
+    agent,
+    vad: o.vad ?? new EnergyVad(),
+    gatewayCodecs: o.codecs ?? ['PCMU'],
+    logger: o.logger ?? silentLogger(),
+    acceptRefer: o.acceptRefer ?? false,
+  });
   cleanup.push(() => h.close());
   const phone = await h.dial();
   const line = new PhoneLine(phone.leg, { tag: o.tagLine ?? false });

@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { httpTool } from '../../../src/room/http-tool.ts';
+import type { IncomingRefer } from '../../../src/sip/user-agent/index.ts';
 import { EnergyVad } from '../../../src/vad/energy-vad.ts';
 import { FakeOpenAiRealtimeServer } from '../../support/fake-openai-realtime-server.ts';
 import { openAiAgent, ToolServer } from '../../support/realtime-call-agents.ts';
@@ -203,6 +204,38 @@ describe('speech-to-speech over SIP (PCMU) with OpenAI Realtime', () => {
     // The interruption is a turn of its own: committed and answered.
     await fake.waitFor(() => (conn?.eventsOf('input_audio_buffer.commit').length ?? 0) === 2, 5000, 'second commit');
   });
+
+  for (const outcome of [200, 486] as const) {
+    it(`transferCall from the model: REFER on the caller's yes, the NOTIFY outcome back to the model (${outcome})`, async () => {
+      const fake = await fakeModel();
+      const target = 'sip:billing@127.0.0.1:5999';
+      const offer = taggedVoice('hello', 800);
+      const sorry = taggedVoice('hello-world', 600);
+      fake.plans.push({ audio: offer, transcript: 'Shall I transfer you to billing?' });
+      fake.plans.push({ toolCalls: [{ name: 'transferCall', arguments: JSON.stringify({ target, reason: 'billing question' }) }] });
+      fake.plans.push({ audio: sorry, transcript: 'The transfer did not go through' });
+      const { h, phone, line, events } = await dialRealtime(cleanup, openAiAgent(fake), { acceptRefer: true });
+      const refer = new Promise<IncomingRefer>((resolve) => phone.call.onRefer(resolve));
+      await line.say(allisonMulaw('please-try-again'));
+      await until(() => heardWhole(line.heard, offer), 15_000, 'the offer at the phone');
+      await line.say(allisonMulaw('please-try-again'));
+      const got = await Promise.race([refer, sleep(10_000).then(() => undefined)]);
+      expect(got?.target).toBe(target);
+      await got?.notify(100, 'Trying');
+      await got?.notify(outcome, outcome === 200 ? 'OK' : 'Busy Here');
+      if (outcome === 200) {
+        expect((await phone.leg.ended).reason).toBe('remote-hangup');
+        const ended = await h.waitForEvent('ended');
+        expect(ended).toMatchObject({ end: { reason: 'transferred', transferredTo: target } });
+      } else {
+        const conn = fake.connections[0];
+        await fake.waitFor(() => (conn?.functionOutputs.length ?? 0) === 1, 5000, 'the tool result to the model');
+        expect(JSON.parse(conn?.functionOutputs[0]?.output ?? '{}')).toMatchObject({ status: 486 });
+        await until(() => heardWhole(line.heard, sorry), 10_000, 'the model telling the caller');
+        expect(events().filter((e) => e.type === 'tool_finished')).toMatchObject([{ name: 'transferCall' }]);
+      }
+    });
+  }
 
   it('greets first when the agent has a greeting', async () => {
     const fake = await fakeModel();
