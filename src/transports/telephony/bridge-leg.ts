@@ -93,6 +93,9 @@ export class BridgeLeg implements CallLeg {
   #clears = 0;
   #dtmfIn = 0;
   #dtmfOut = 0;
+  #pauseFlushes = 0;
+  /** The platform queues audio and takes a flush: a pause can take back its lead. */
+  readonly #canFlush: boolean;
 
   constructor(options: BridgeLegOptions) {
     this.id = options.callId;
@@ -101,6 +104,7 @@ export class BridgeLeg implements CallLeg {
     this.outputFormat = options.output;
     this.#wire = options.wire;
     this.#logger = options.logger;
+    this.#canFlush = options.queued && options.wire.clear !== undefined;
     const onError = (err: unknown): void => this.#logger.warn({ err }, 'call leg listener failed');
     this.#frames = new Listeners(onError);
     this.#encoded = new Listeners(onError);
@@ -242,8 +246,17 @@ export class BridgeLeg implements CallLeg {
     return this.#playout.drained(signal);
   }
 
+  /**
+   * Hold the reply: the caller may be starting to talk over it. A platform that queues audio and can flush it
+   * is told to drop the lead it holds (so the agent stops at once, not a lead later); that audio is taken
+   * back and sent again if it was only a cough.
+   */
   pauseOutput(paused: boolean): void {
     this.#playout.pause(paused);
+    if (paused && this.#canFlush && this.#end === undefined && this.#playout.rewind() > 0) {
+      this.#pauseFlushes++;
+      this.#wire.clear?.();
+    }
   }
 
   clearOutput(): { readonly droppedMs: number } {
@@ -267,6 +280,7 @@ export class BridgeLeg implements CallLeg {
       dtmfIn: this.#dtmfIn,
       dtmfOut: this.#dtmfOut,
       playbackClears: this.#clears,
+      pauseFlushes: this.#pauseFlushes,
       ...this.#playout.markStats(),
       ...(this.#wire.stats?.() ?? {}),
     };

@@ -150,6 +150,22 @@ export class QueuedPlayout {
   }
 
   /**
+   * Take back the audio sent ahead of real time that has not played (see `PacedOutput.rewind`): it is sent
+   * again on resume, so the caller must have the platform flush what it holds. Marks after the rewound point
+   * are forgotten (a platform's echoes of them on the flush are ignored). Returns the audio taken back, ms.
+   */
+  rewind(): number {
+    const ms = this.#paced.rewind();
+    if (ms <= 0 || this.#marks === undefined) return ms;
+    this.#sentPos = Math.max(this.#ackedPos, this.#sentPos - ms);
+    this.#pending = this.#pending.filter((m) => m.pos <= this.#sentPos);
+    this.#lastMarkPos = Math.min(this.#lastMarkPos, this.#sentPos);
+    this.#playoutEnd = this.#clock.now();
+    if (this.#pending.length === 0) this.#settled();
+    return ms;
+  }
+
+  /**
    * Barge-in: drop what is queued here and, with marks, everything after the last acknowledged mark.
    * `platformHadAudio`: the platform may hold audio of ours (it must be told to flush).
    */

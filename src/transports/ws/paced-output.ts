@@ -63,6 +63,12 @@ export class PacedOutput implements PacerClient {
   #spurtActive = false;
   #spurtStart = 0;
   #spurtSentMs = 0;
+  /**
+   * The frames of the current spurt that went out and may not have played yet (their slot has not passed),
+   * oldest first, with where each starts in the spurt (ms): what `rewind` can take back. At most the lead.
+   */
+  #ahead: Buffer[] = [];
+  #aheadAt: number[] = [];
   /** Audio has gone out since the last clear (the client may hold some). */
   #sentSinceClear = false;
   #framesSent = 0;
@@ -99,6 +105,8 @@ export class PacedOutput implements PacerClient {
     this.#queue = [];
     this.#head = 0;
     this.#partialLen = 0;
+    this.#ahead = [];
+    this.#aheadAt = [];
     this.#wake(this.#writers);
     this.#wake(this.#drainers);
   }
@@ -193,6 +201,32 @@ export class PacedOutput implements PacerClient {
   }
 
   /**
+   * Take back what was sent ahead of real time and has not played yet (the frame playing now included):
+   * it goes back to the head of the queue, to be sent again when the output resumes, and the spurt ends at
+   * what has played. For a caller who may be starting to talk over the agent: the client is told to drop
+   * what it holds (so the agent stops at once, not a lead later), and if it was only a cough nothing is
+   * lost. Returns the audio taken back, ms (0: the client holds nothing of ours to drop).
+   */
+  rewind(): number {
+    if (this.#stopped || !this.#spurtActive) return 0;
+    const elapsed = this.#clock.now() - this.#spurtStart;
+    let first = 0;
+    while (first < this.#ahead.length && (this.#aheadAt[first] as number) + this.#ms(this.#ahead[first] as Buffer) <= elapsed) first++;
+    const back = this.#ahead.slice(first);
+    if (back.length === 0) return 0;
+    const from = this.#aheadAt[first] as number;
+    const ms = this.#spurtSentMs - from;
+    this.#queue.splice(this.#head, 0, ...back);
+    this.#ahead = [];
+    this.#aheadAt = [];
+    // The spurt now ends at what has played (it has, or is just finishing): a resume starts a new one.
+    this.#playedBaseMs += from;
+    this.#spurtActive = false;
+    this.#spurtSentMs = 0;
+    return ms;
+  }
+
+  /**
    * Barge-in: drop the queue, the partial frame and the part of the spurt sent ahead of real time.
    * `clientHadAudio`: something went out since the last clear (the client must be told to drop its buffer).
    */
@@ -210,6 +244,8 @@ export class PacedOutput implements PacerClient {
     this.#queue = [];
     this.#head = 0;
     this.#partialLen = 0;
+    this.#ahead = [];
+    this.#aheadAt = [];
     this.#droppedMs += dropped;
     const clientHadAudio = this.#sentSinceClear;
     this.#sentSinceClear = false;
@@ -253,6 +289,8 @@ export class PacedOutput implements PacerClient {
       if (!this.#transmit(frame)) break;
       this.#queue[this.#head] = EMPTY;
       this.#head++;
+      this.#ahead.push(frame);
+      this.#aheadAt.push(this.#spurtSentMs);
       this.#spurtSentMs += ms;
       this.#framesSent++;
       sent = true;
@@ -263,11 +301,20 @@ export class PacedOutput implements PacerClient {
       this.#compact();
       this.#wake(this.#writers);
     }
+    // Frames whose slot has passed have played: they cannot be taken back.
+    let played = 0;
+    while (played < this.#ahead.length && (this.#aheadAt[played] as number) + this.#ms(this.#ahead[played] as Buffer) <= now - this.#spurtStart) played++;
+    if (played > 0) {
+      this.#ahead.splice(0, played);
+      this.#aheadAt.splice(0, played);
+    }
     // A spurt ends once all it sent has played: nothing left, or held (so a resume starts afresh, never in a burst).
     if ((this.size === 0 || this.#paused) && this.#spurtSentMs <= now - this.#spurtStart) {
       this.#playedBaseMs += this.#spurtSentMs;
       this.#spurtActive = false;
       this.#spurtSentMs = 0;
+      this.#ahead = [];
+      this.#aheadAt = [];
       if (this.size === 0 && this.#partialLen === 0) this.#wake(this.#drainers);
     }
   }

@@ -13,7 +13,19 @@ import { waitFor } from '../../../support/telephony-client.ts';
 import { startTelephonyHarness, TEST_KEY, type TelephonyHarness } from '../../../support/telephony-harness.ts';
 import { TwilioClient } from '../../../support/telephony-json-clients.ts';
 import { expectCompleteCall } from '../../../support/telephony-assertions.ts';
-import { loadScenarioModels, runAgentScenario, scenarioAgent, type ScenarioModels } from '../../../support/telephony-scenario.ts';
+import {
+  CallerLine,
+  INTERRUPTION,
+  INTERRUPTION_ONSET_MS,
+  LONG_REPLY,
+  loadScenarioModels,
+  QUESTION,
+  runAgentScenario,
+  scenarioAgent,
+  type ScenarioModels,
+} from '../../../support/telephony-scenario.ts';
+import { loadSpeech } from '../../../support/call-harness.ts';
+import { firstLoud } from '../../../support/telephony-client.ts';
 import { WsPeer } from '../../../support/telephony-ws-peer.ts';
 import { EnergyStt } from '../../../support/telephony-fake-stt.ts';
 import { testAgent } from '../../../support/test-agent.ts';
@@ -51,6 +63,40 @@ describe('Twilio Media Streams bridge', () => {
     // mu-law went to the recogniser as it was on the wire.
     expect(stt.opened[0]).toMatchObject({ sampleRate: 8000, encoding: 'mulaw' });
     expect(stt.encodedBytes).toBeGreaterThan(8000);
+  });
+
+  it('a short sound over the reply flushes Twilio at once (not a lead later), and the reply then goes on from where it stopped', async () => {
+    const { agent } = scenarioAgent(models);
+    const h = await harness({ agent, vad: models.vad, startCall: undefined });
+    const client = new TwilioClient(h.wsUrl(endpoint.path), { token: TEST_KEY });
+    cleanup.push(() => client.close());
+    await client.start();
+    await h.event((e) => e.event.type === 'answered');
+    const line = new CallerLine(client);
+    cleanup.push(() => line.stop());
+    line.start();
+    await new Promise((r) => setTimeout(r, 300));
+    const askedAt = performance.now();
+    await line.say(loadSpeech(QUESTION, 8000));
+    await waitFor(() => firstLoud(client, askedAt + 2000) !== undefined, 10_000, 'the reply');
+    await new Promise((r) => setTimeout(r, 1200));
+    // An "uh": 180 ms of speech, too short to take the turn.
+    const sayAt = performance.now();
+    const uh = loadSpeech(INTERRUPTION, 8000).subarray(0, 8 * (INTERRUPTION_ONSET_MS + 180));
+    await line.say(uh);
+    await waitFor(() => client.flushes.some((t) => t > sayAt), 3000, 'a clear while the caller made a sound');
+    const flushAt = client.flushes.find((t) => t > sayAt) as number;
+    // The clear came at the sound's onset, well before a barge-in could have been decided.
+    expect(flushAt - (sayAt + INTERRUPTION_ONSET_MS)).toBeLessThan(400);
+    // The reply goes on after the sound, and the whole of it counts as heard.
+    await waitFor(() => firstLoud(client, flushAt + 600) !== undefined, 5000, 'the reply going on');
+    const said = await h.event((e) => e.event.type === 'transcript' && e.event.role === 'assistant' && e.event.final, 30_000);
+    expect(said.event).toMatchObject({ text: LONG_REPLY });
+    expect(said.event).not.toHaveProperty('interrupted');
+    expect(h.events.filter((e) => e.event.type === 'barge_in')).toEqual([]);
+    line.stop();
+    await client.hangup();
+    await h.event((e) => e.event.type === 'ended', 5000);
   });
 
   it('plays the keys of playDtmf to the call as in-band tones, after what the agent said', async () => {

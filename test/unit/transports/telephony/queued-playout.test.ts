@@ -170,6 +170,36 @@ describe('QueuedPlayout', () => {
     expect(t.sentMs() - sent).toBeLessThanOrEqual(100);
   });
 
+  it('rewind takes back the lead the platform holds: marks after it are forgotten, resumed audio is sent again, played stays true', async () => {
+    const t = setup({ leadMs: 200, everyMs: 100 });
+    void t.out.write(pcm(1000));
+    await t.run(300);
+    const marks = t.marks();
+    // The platform played the first two marks (200 ms); about 500 ms were sent.
+    t.out.acknowledge(marks[1]?.name ?? '');
+    const sent = t.sentMs();
+    t.out.pause(true);
+    const back = t.out.rewind();
+    expect(back).toBeGreaterThanOrEqual(180);
+    expect(back).toBeLessThanOrEqual(220);
+    // Marks past the rewound point were not played: a platform's echo of them on the flush is ignored.
+    const kept = marks.filter((m) => t.before(m.name) <= sent - back);
+    for (const m of marks.slice(2)) expect(t.out.acknowledge(m.name)).toBe(kept.includes(m) ? true : false);
+    expect(t.out.position().playedMs).toBeLessThanOrEqual(sent - back);
+    // Resumed: the rewound audio goes out again and everything written is sent; acknowledged, all of it played.
+    t.out.pause(false);
+    await t.run(1200);
+    expect(t.sentMs()).toBe(1000 + back);
+    await t.run(100);
+    t.out.acknowledge(t.marks().at(-1)?.name ?? '');
+    expect(t.out.position()).toEqual({ writtenMs: 1000, playedMs: 1000 });
+    // Without marks (AudioSocket plays what it gets at once) there is nothing held to take back beyond a frame.
+    const a = setup({ leadMs: 20, marks: false });
+    void a.out.write(pcm(400));
+    await a.run(100);
+    expect(a.out.rewind()).toBeLessThanOrEqual(40);
+  });
+
   it('waits while the connection cannot take a frame, then goes on', async () => {
     let open = false;
     const t = setup({ leadMs: 60, accept: () => open });

@@ -168,6 +168,61 @@ describe('PacedOutput', () => {
     expect(sent.filter((s) => s.at === resumedAt)).toHaveLength(2);
   });
 
+  it('rewind takes back what was sent ahead and not played; resumed, the client hears every frame once, in order', async () => {
+    const clock = new FakeClock(1000);
+    const pacer = new Pacer({ clock });
+    // The client: frames arrive, play at real time from the first one of a spurt, and a flush drops the
+    // ones not yet played. Each 20 ms frame (320 samples at 16 kHz) carries its number in every sample.
+    const arrived: Array<{ n: number; at: number }> = [];
+    const out = new PacedOutput({ sampleRate: 16000, bufferMs: 2000, leadMs: 100, pacer, transmit: (f) => arrived.push({ n: f.readInt16LE(0), at: clock.now() }) > 0 });
+    closers.push(() => out.stop(), () => pacer.close());
+    out.start();
+    clock.advance(15);
+    const numbered = new Int16Array(320 * 30).map((_, i) => Math.floor(i / 320));
+    void out.write({ samples: numbered, sampleRate: 16000, timestamp: 0 });
+    await tick();
+    clock.advance(130);
+    await tick();
+    const playedBefore = out.position().playedMs;
+    const sentBefore = arrived.length;
+    // The 100 ms lead and about 130 ms of real time, a frame at a time.
+    expect(sentBefore * 20).toBeGreaterThanOrEqual(playedBefore + 80);
+    out.pause(true);
+    const back = out.rewind();
+    // The lead it holds and the frame playing now: sent minus what played, rounded down to whole frames played.
+    expect(back).toBe(arrived.length * 20 - Math.floor(playedBefore / 20) * 20);
+    expect(out.rewind()).toBe(0);
+    // The client drops what it had not played: the frames from the one playing now on.
+    const heard = arrived.slice(0, arrived.length - back / 20).map((a) => a.n);
+    expect(out.position().playedMs).toBe(heard.length * 20);
+    clock.advance(300);
+    await tick();
+    expect(arrived.length).toBe(sentBefore); // held while paused
+    const resumedFrom = arrived.length;
+    out.pause(false);
+    clock.advance(1000);
+    await tick();
+    heard.push(...arrived.slice(resumedFrom).map((a) => a.n));
+    expect(heard).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(out.position()).toEqual({ writtenMs: 600, playedMs: 600 });
+  });
+
+  it('rewind has nothing to take back before anything was sent, once it all played, or after a clear', async () => {
+    const { clock, out } = setup({ leadMs: 60 });
+    expect(out.rewind()).toBe(0);
+    void out.write(pcm(16000, 200));
+    await tick();
+    clock.advance(400);
+    await tick();
+    expect(out.rewind()).toBe(0);
+    void out.write(pcm(16000, 400));
+    await tick();
+    clock.advance(50);
+    out.clear();
+    expect(out.rewind()).toBe(0);
+    expect(out.position().writtenMs).toBeCloseTo(out.position().playedMs, 6);
+  });
+
   it('resamples to the client rate', async () => {
     const { out, sent } = setup({ rate: 24000 });
     await out.write(pcm(16000, 60));
