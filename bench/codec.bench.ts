@@ -1,11 +1,14 @@
 /**
  * Audio codec throughput: table G.711 against the `alawmulaw` reference (samples/s and ratio),
- * and G.722 encode/decode as real-time 16 kHz channels one core sustains. Everything runs the
- * way the media path does: one 20 ms frame per call, output buffers reused.
+ * G.722 encode/decode as real-time 16 kHz channels one core sustains, and the in-band DTMF detector (run on
+ * the caller's audio of SIP calls without telephone-event) as channels per core at 8 and 16 kHz, against
+ * G.711 decoding of the same audio. Everything runs the way the media path does: one 20 ms frame per call,
+ * output buffers reused.
  */
 import alawmulaw from 'alawmulaw';
 import { alawDecode, alawEncode, mulawDecode, mulawEncode } from '../src/media/g711.ts';
 import { G722Decoder, G722Encoder } from '../src/media/g722.ts';
+import { InbandDtmfDetector } from '../src/media/dtmf-detector.ts';
 import { printResults } from './types.ts';
 import type { BenchResult } from './types.ts';
 
@@ -86,6 +89,23 @@ export async function run(): Promise<BenchResult[]> {
   });
   results.push({ name: 'g722 encode', value: Math.round(encRate / 16000), unit: 'channels/core', note: `${Math.round(encRate)} samples/s` });
   results.push({ name: 'g722 decode', value: Math.round(decRate / 16000), unit: 'channels/core', note: `${Math.round(decRate)} samples/s` });
+  let keys = 0;
+  for (const sampleRate of [8000, 16000]) {
+    const samples = sampleRate / 50;
+    const detector = new InbandDtmfDetector(sampleRate, () => keys++);
+    const speechLike = frame(samples, sampleRate);
+    const detRate = rate(samples, 2 * ms, () => detector.push(speechLike));
+    results.push({ name: `in-band dtmf detector ${sampleRate / 1000} kHz`, value: Math.round(detRate / sampleRate), unit: 'channels/core', note: `${Math.round(detRate)} samples/s` });
+    if (sampleRate === 8000) {
+      const mulaw = new Uint8Array(160);
+      mulawEncode(pcm8k, mulaw);
+      const decodeRate = rate(160, ms, () => {
+        sink ^= mulawDecode(mulaw, pcmOut)[7] as number;
+      });
+      results.push({ name: 'in-band dtmf detector / g711 decode cost', value: decodeRate / detRate, unit: 'x', note: 'per sample, 8 kHz' });
+    }
+  }
+  sink ^= keys;
   if (sink === 0x7fffffff) console.log(''); // never true; reads sink
   return results;
 }

@@ -23,7 +23,8 @@ export interface LegAudioFormat {
 export interface CallDtmf {
   readonly digit: string;
   readonly durationMs: number | undefined;
-  readonly source: 'rfc4733' | 'info' | 'medium';
+  /** RFC 4733 events, SIP INFO, tones heard in the audio, or the medium's own message. */
+  readonly source: 'rfc4733' | 'info' | 'inband' | 'medium';
 }
 
 /**

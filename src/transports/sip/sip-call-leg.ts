@@ -4,13 +4,14 @@ import type { Logger } from '../../core/logger.ts';
 import type { CallDtmf, CallLeg, LegAudioFormat, LegEncoding, LegEnd, LegTransferResult, OutputPosition } from '../../call/call-leg.ts';
 import type { CallEnd, SipCall } from '../../sip/user-agent/index.ts';
 import { wireToFrame } from '../../media/wire-audio.ts';
+import { InbandDtmfDetector } from '../../media/dtmf-detector.ts';
 import type { RtpAudioLeg } from './rtp-audio-leg.ts';
 
 /**
  * A SIP call as the call layer sees it (`CallLeg`): signalling (answer, hangup, REFER transfer) and audio
  * (decoded frames in at the codec rate, and G.711 bytes for pass-through; PCM at any rate or G.711 bytes
- * out), DTMF merged from RFC 4733 and INFO and sent the way the peer supports (RFC 4733 when
- * telephone-event was negotiated, else INFO).
+ * out), DTMF merged from RFC 4733, INFO and, when the peer did not agree telephone-event, tones heard in the
+ * caller's audio; sent the way the peer supports (RFC 4733 when telephone-event was negotiated, else INFO).
  */
 export class SipCallLeg implements CallLeg {
   readonly medium = 'sip';
@@ -22,6 +23,8 @@ export class SipCallLeg implements CallLeg {
   readonly #encoded: Listeners<Uint8Array>;
   readonly #dtmf: Listeners<CallDtmf>;
   readonly #arrivals: Listeners<boolean>;
+  /** Listens for key tones in the caller's audio while no telephone-event is agreed (created on first need). */
+  #inband: InbandDtmfDetector | undefined;
 
   constructor(call: SipCall, audio: RtpAudioLeg, logger?: Logger) {
     this.#call = call;
@@ -32,7 +35,10 @@ export class SipCallLeg implements CallLeg {
     this.#dtmf = new Listeners(onError);
     this.#arrivals = new Listeners(onError);
     audio.setSinks({
-      onAudio: (frame) => this.#frames.emit(frame),
+      onAudio: (frame) => {
+        if (call.audio !== undefined && call.audio.dtmfPayloadType === undefined) this.#listenForTones(frame);
+        this.#frames.emit(frame);
+      },
       onPayload: (bytes) => {
         if (this.#encoded.size > 0) this.#encoded.emit(bytes);
       },
@@ -148,6 +154,13 @@ export class SipCallLeg implements CallLeg {
 
   onDtmf(fn: (dtmf: CallDtmf) => void): Unsubscribe {
     return this.#dtmf.add(fn);
+  }
+
+  #listenForTones(frame: AudioFrame): void {
+    if (this.#inband?.sampleRate !== frame.sampleRate) {
+      this.#inband = new InbandDtmfDetector(frame.sampleRate, (digit, durationMs) => this.#dtmf.emit({ digit, durationMs, source: 'inband' }));
+    }
+    this.#inband.push(frame.samples);
   }
 }
 
