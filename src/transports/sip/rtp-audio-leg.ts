@@ -18,6 +18,18 @@ import type { SipMediaEndpoint } from '../../sip/user-agent/media-endpoint.ts';
 
 /** Send queue, in packets (1 s at 20 ms). */
 const QUEUE_CAPACITY = 50;
+/**
+ * Received audio still buffered after a frame is played is normally at most the prefetch (`jitterMs`). More than
+ * that is a backlog (a stall, or a burst after one, left it): it is drained by skipping quiet frames, one extra
+ * per slot, so the caller is not heard later for the rest of the call. Speech is never skipped.
+ */
+/**
+ * ...and only while we have sent no audio for this long: the agent's own voice may be coming back as echo,
+ * and the echo guard matches it to what we sent at a steady delay that skipping frames would shift.
+ */
+const OUT_QUIET_MS = 1000;
+/** A frame this quiet (RMS, 16-bit; about -44 dBFS) is a pause: skipping 20 ms of it is not heard. */
+const QUIET_RMS = 200;
 
 /**
  * What one leg's media did since it opened, for metrics: every field only grows (the jitter buffer's counts carry
@@ -42,6 +54,8 @@ export interface RtpLegCounters {
   readonly ignored: number;
   /** Send slots skipped after the process stalled. */
   readonly skippedSlots: number;
+  /** Quiet received frames skipped to shrink a backlog a stall left in the jitter buffer (latency, not audio, lost). */
+  readonly drained: number;
   readonly sendErrors: number;
 }
 
@@ -114,6 +128,10 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
   #resampler: Resampler | null = null;
   #playoutTs = 0;
   #closed = false;
+  #drained = 0;
+  /** The send queue's count at the last slot, and slots since we last sent audio. */
+  #lastDequeued = 0;
+  #outQuietSlots = 0;
   /** Code words waiting to fill a packet (`writeEncoded`). */
   #pendingBytes = new Uint8Array(480);
   #pendingBytesLen = 0;
@@ -341,6 +359,7 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
       ignored: ig.stun + ig.rtcp + ig.dtls + ig.invalid + ig.foreignSource,
       skippedSlots: s.skippedSlots,
       sendErrors: s.errors.send,
+      drained: this.#drained,
     };
   }
 
@@ -358,6 +377,11 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
   onPace(slot: number, dueMs: number, nowMs: number, skipped: number): void {
     this.#playout(nowMs - dueMs >= this.#ptime);
     this.#session.onPace(slot, dueMs, nowMs, skipped);
+    const sent = this.#session.dequeued;
+    if (sent !== this.#lastDequeued) {
+      this.#lastDequeued = sent;
+      this.#outQuietSlots = 0;
+    } else if (this.#outQuietSlots < 1_000_000) this.#outQuietSlots += 1 + skipped;
   }
 
   /**
@@ -368,16 +392,20 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
   #playout(late: boolean): void {
     const codec = this.#codec;
     if (codec === null || (late && this.#jitter.size === 0)) return;
-    const popped = this.#jitter.pop();
+    let popped = this.#jitter.pop();
     if (popped === null) return;
-    const samples = (codec.sampleRate * this.#ptime) / 1000;
-    let pcm: Int16Array;
     const onPayload = this.#sinks.onPayload;
-    if (popped === LOST) {
-      pcm = this.#concealer.conceal(this.#frames.take(samples));
+    let pcm = popped === LOST ? null : this.#decode(codec, popped.payload);
+    // A backlog: skip this frame if it is a pause, and play the next one in its slot.
+    if (pcm !== null && this.#jitter.size * this.#ptime > this.#jitterMs && this.#outQuietSlots * this.#ptime >= OUT_QUIET_MS && rms(pcm) < QUIET_RMS) {
+      this.#drained++;
+      popped = this.#jitter.pop() ?? LOST;
+      pcm = popped === LOST ? null : this.#decode(codec, popped.payload);
+    }
+    if (popped === LOST || pcm === null) {
+      pcm = this.#concealer.conceal(this.#frames.take((codec.sampleRate * this.#ptime) / 1000));
       if (onPayload !== undefined && codec.name !== 'G722') this.#emitPayload(onPayload, codec.encode(pcm), codec.name);
     } else {
-      pcm = codec.decode(popped.payload, this.#frames.take(popped.payload.length * codec.samplesPerByte));
       this.#concealer.good(pcm);
       if (onPayload !== undefined && codec.name !== 'G722') this.#emitPayload(onPayload, popped.payload, codec.name);
     }
@@ -388,6 +416,10 @@ export class RtpAudioLeg implements PacerClient, SipMediaEndpoint {
     } catch (err) {
       this.#logger?.warn({ err }, 'audio sink failed');
     }
+  }
+
+  #decode(codec: AudioCodec, payload: Uint8Array): Int16Array {
+    return codec.decode(payload, this.#frames.take(payload.length * codec.samplesPerByte));
   }
 
   /**
@@ -491,4 +523,11 @@ function addJitterStats(a: JitterBufferStats | null, b: JitterBufferStats): Jitt
     resets: a.resets + b.resets,
     resyncs: a.resyncs + b.resyncs,
   };
+}
+
+/** Root mean square of a frame. */
+function rms(pcm: Int16Array): number {
+  let sum = 0;
+  for (let i = 0; i < pcm.length; i++) sum += (pcm[i] as number) * (pcm[i] as number);
+  return Math.sqrt(sum / Math.max(1, pcm.length));
 }

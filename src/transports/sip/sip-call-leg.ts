@@ -70,10 +70,10 @@ export class SipCallLeg implements CallLeg {
     return formatOf(this.#audio.codecName);
   }
 
-  /** Per-call RTP figures: packets sent, received and lost (for records and echo mode's log line). */
+  /** Per-call RTP figures: packets sent, received and lost, quiet frames drained (for records and echo mode's log line). */
   mediaStats(): Readonly<Record<string, number>> {
     const s = this.#audio.stats();
-    return { sent: s.sent.packets, received: s.received.packets, lost: s.received.lost, jitterMs: s.received.jitterMs };
+    return { sent: s.sent.packets, received: s.received.packets, lost: s.received.lost, jitterMs: s.received.jitterMs, drained: this.#audio.mediaCounters().drained };
   }
 
   get codecName(): string | undefined {

@@ -38,7 +38,7 @@ const REASONS: readonly CallEndReason[] = ['local-bye', 'remote-bye', 'cancel', 
 type Totals = { -readonly [K in keyof RtpLegCounters]: number };
 
 function zeroTotals(): Totals {
-  return { packetsIn: 0, packetsOut: 0, lost: 0, late: 0, duplicate: 0, dropped: 0, concealed: 0, resets: 0, resyncs: 0, ignored: 0, skippedSlots: 0, sendErrors: 0 };
+  return { packetsIn: 0, packetsOut: 0, lost: 0, late: 0, duplicate: 0, dropped: 0, concealed: 0, resets: 0, resyncs: 0, ignored: 0, skippedSlots: 0, sendErrors: 0, drained: 0 };
 }
 
 function addTotals(into: Totals, c: RtpLegCounters): void {
@@ -186,6 +186,7 @@ export function registerSipMetrics(registry: Registry, sources: SipMetricsSource
   rtpCounter('callroom_rtp_jitter_buffer_resets_total', 'Jitter buffer resets (everything buffered discarded).', (t) => t.resets);
   rtpCounter('callroom_rtp_stream_resyncs_total', 'Stream discontinuities followed: a new SSRC, a sequence restart or jump.', (t) => t.resyncs);
   rtpCounter('callroom_rtp_send_errors_total', 'RTP packets the socket refused.', (t) => t.sendErrors);
+  rtpCounter('callroom_rtp_frames_drained_total', 'Quiet received frames skipped to shrink a jitter-buffer backlog a stall left (latency recovered).', (t) => t.drained);
 
   if (pacer !== undefined) {
     collectedGauge(registry, 'callroom_rtp_pacer_streams', 'Media streams on the shared pacer.', () => pacer.size);
