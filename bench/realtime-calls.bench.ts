@@ -37,6 +37,7 @@ import { validateConfig } from '../src/config/load-config.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { Pacer } from '../src/media/rtp/pacer.ts';
 import { PortAllocator } from '../src/media/rtp/port-allocator.ts';
+import { openRtpIo } from '../src/media/rtp/rtp-io.ts';
 import { DemoLlm } from '../src/providers/demo/demo-llm.ts';
 import { OpenAiRealtime } from '../src/providers/openai-realtime/openai-realtime.ts';
 import { ToolPolicy } from '../src/room/tool-policy.ts';
@@ -84,7 +85,17 @@ class Peer {
 async function startGateway(peer: Extract<PeerReply, { type: 'ready' }>, probe: GatewayProbe) {
   const config = validateConfig({ sip: { listen: [{ transport: 'udp', host: '127.0.0.1', port: 0 }], codecs: ['PCMU'], trunks: [{ name: 'lo', cidrs: ['127.0.0.0/8'] }], ringing: false } });
   const pacer = new Pacer();
-  const media = new RtpMediaFactory({ pacer, ports: new PortAllocator({ min: 22_000, max: 25_999 }), bindAddress: '127.0.0.1', advertiseAddress: '127.0.0.1', jitterMs: config.rtp.jitterBufferMs });
+  // RTP I/O as the gateway opens it by default (`rtp.io: auto`: the batched addon when built, else node:dgram).
+  const rtpIo = openRtpIo(config.rtp.io);
+  progress(`rtp io ${rtpIo.kind}`);
+  const media = new RtpMediaFactory({
+    pacer,
+    ports: new PortAllocator({ min: 22_000, max: 25_999 }),
+    bindAddress: '127.0.0.1',
+    advertiseAddress: '127.0.0.1',
+    jitterMs: config.rtp.jitterBufferMs,
+    io: rtpIo.io,
+  });
   const ua = await createSipUserAgent({ config: config.sip, media, logger: silentLogger() });
   const spec = agentSchema.parse({ name: 'agent', realtime: { provider: 'openai', turnDetection: 'server_vad' } });
   const agent: AgentRuntime = {
@@ -100,11 +111,13 @@ async function startGateway(peer: Extract<PeerReply, { type: 'ready' }>, probe: 
   ua.onCall(createSipCallHandler({ startCall: (leg, origin) => manager.startCall(new MeasuredLeg(leg, probe), origin), logger: silentLogger() }));
   return {
     manager,
+    rtpIo: rtpIo.kind,
     sipPort: ua.endpoints()[0]?.bound.port ?? 0,
     async close() {
       await manager.hangupAll();
       await ua.close();
       pacer.close();
+      await rtpIo.close();
     },
   };
 }
@@ -198,7 +211,7 @@ export async function run(levels: readonly number[] = DEFAULT_LEVELS): Promise<B
     peer.child.kill();
     await gw.close();
   }
-  results.push({ name: 'concurrent calls held (p99 through Callroom <= 20 ms each way)', value: held, unit: 'calls', note: `levels ${levels.join(', ')}; see the load and what else ran` });
+  results.push({ name: 'concurrent calls held (p99 through Callroom <= 20 ms each way)', value: held, unit: 'calls', note: `rtp io ${gw.rtpIo}; levels ${levels.join(', ')}; see the load and what else ran` });
   // CPU time is counted whatever else runs: the cost per call says what one core holds without contention.
   if (cpuPerCall.length > 0) {
     const perCall = percentile(cpuPerCall, 50);
