@@ -160,8 +160,11 @@ describe('baresip talks to an agent in the gateway process (G.722, offline)', ()
     expect(words).toMatch(/^hello this is/);
     expect(gw.logsWith('transcript')[0]).toMatchObject({ role: 'assistant', transcript: expect.stringContaining('Callroom demo agent') });
     expect(words).toMatch(/(four|for) five six seven/);
-    // "It is 6:36 PM": pocketsphinx hears the hour and "a m" / "p m".
-    expect(words).toMatch(/\b[ap] ?m\b/);
+    // The agent understood the human voice and told the time ("It is 6:36 PM"). The words come from the clock, so
+    // what pocketsphinx makes of them changes through the day (at 1 AM it missed the "a m"): the log says what was
+    // said, and the phrases around it above and below show that the agent's audio reached the phone.
+    expect(gw.logsWith('transcript').filter((l) => l.role === 'user').some((l) => /\btime\b/.test(String(l.transcript)))).toBe(true);
+    expect(gw.logsWith('transcript').some((l) => /^It is \d{1,2}:\d{2} (AM|PM)\b/.test(String(l.transcript)))).toBe(true);
     expect(words).toMatch(/good ?bye/);
     // The agent ended the call (its hangUp tool), before baresip's file ran out.
     expect(ended).toMatchObject({ reason: 'local-hangup' });
