@@ -94,6 +94,8 @@ export class BridgeLeg implements CallLeg {
   #dtmfIn = 0;
   #dtmfOut = 0;
   #pauseFlushes = 0;
+  /** Counts clearOutput calls: audio being written in pieces (DTMF tones) stops at a barge-in. */
+  #outputEpoch = 0;
   /** The platform queues audio and takes a flush: a pause can take back its lead. */
   readonly #canFlush: boolean;
 
@@ -218,7 +220,9 @@ export class BridgeLeg implements CallLeg {
     this.#dtmfOut += digits.length;
     this.#logger.info({ digits, durationMs }, 'dtmf to the caller as in-band tones');
     const step = Math.round(rate / 50);
-    for (let at = 0; at < tones.length && this.#end === undefined; at += step) {
+    // A barge-in (clearOutput) drops the keys still to come, as it drops speech.
+    const epoch = this.#outputEpoch;
+    for (let at = 0; at < tones.length && this.#end === undefined && this.#outputEpoch === epoch; at += step) {
       await this.write({ samples: tones.subarray(at, Math.min(tones.length, at + step)), sampleRate: rate, timestamp: 0 });
     }
   }
@@ -260,6 +264,7 @@ export class BridgeLeg implements CallLeg {
   }
 
   clearOutput(): { readonly droppedMs: number } {
+    this.#outputEpoch++;
     const { droppedMs, platformHadAudio } = this.#playout.clear();
     if (platformHadAudio && this.#end === undefined) {
       this.#clears++;
