@@ -14,15 +14,16 @@
  * Synchronous and allocation-free per sample: one pass of eight two-pole filters over the samples.
  */
 
-const KEYPAD = '123A456B789C*0#D';
-const FREQUENCIES = [697, 770, 852, 941, 1209, 1336, 1477, 1633] as const;
+import { DTMF_HIGH_HZ, DTMF_KEYPAD, DTMF_LOW_HZ, ZERO_DBM0_PEAK } from './dtmf-keypad.ts';
+
+const FREQUENCIES = [...DTMF_LOW_HZ, ...DTMF_HIGH_HZ];
 const BLOCK_MS = 12.8;
 const MIN_PAIR_SHARE = 0.8;
 /** 8 dB. */
 const RELATIVE_PEAK = 10 ** (-8 / 10);
 const MAX_TWIST = 10 ** (8 / 10);
-/** Mean square of a -36 dBm0 sine in 16-bit PCM (0 dBm0 peaks 3.17 dB under full scale). */
-const MIN_TONE_MEAN_SQUARE = (32767 / 10 ** (3.17 / 20)) ** 2 * 10 ** (-36 / 10) * 0.5;
+/** Mean square of a -36 dBm0 sine in 16-bit PCM. */
+const MIN_TONE_MEAN_SQUARE = ZERO_DBM0_PEAK ** 2 * 10 ** (-36 / 10) * 0.5;
 
 export class InbandDtmfDetector {
   readonly sampleRate: number;
@@ -102,7 +103,7 @@ export class InbandDtmfDetector {
   }
 
   #end(): void {
-    const digit = KEYPAD[this.#key] as string;
+    const digit = DTMF_KEYPAD[this.#key] as string;
     const durationMs = Math.round(this.#keyBlocks * BLOCK_MS);
     this.#key = -1;
     this.#keyBlocks = 0;

@@ -9,13 +9,7 @@
  */
 
 import { CallroomError } from '../core/errors.ts';
-
-const KEYS = '123A456B789C*0#D';
-const LOW_HZ = [697, 770, 852, 941] as const;
-const HIGH_HZ = [1209, 1336, 1477, 1633] as const;
-
-/** 0 dBm0 as the peak of a sine in 16-bit linear PCM (G.711: +3.17 dBm0 at full scale). */
-const ZERO_DBM0_PEAK = 32767 / 10 ** (3.17 / 20);
+import { DTMF_HIGH_HZ, DTMF_KEYPAD, DTMF_LOW_HZ, ZERO_DBM0_PEAK } from './dtmf-keypad.ts';
 const LOW_PEAK = ZERO_DBM0_PEAK * 10 ** (-9 / 20);
 const HIGH_PEAK = ZERO_DBM0_PEAK * 10 ** (-7 / 20);
 /** Ramp at each end of a tone, so the keying does not click (well under Q.24's rise-time limits). */
@@ -30,9 +24,9 @@ export interface DtmfToneOptions {
 
 /** The key's low- and high-group frequencies, Hz; undefined when `key` is not one of 0-9 * # A-D (a-d accepted). */
 export function dtmfFrequencies(key: string): readonly [number, number] | undefined {
-  const i = key.length === 1 ? KEYS.indexOf(key.toUpperCase()) : -1;
+  const i = key.length === 1 ? DTMF_KEYPAD.indexOf(key.toUpperCase()) : -1;
   if (i < 0) return undefined;
-  return [LOW_HZ[i >> 2] as number, HIGH_HZ[i & 3] as number];
+  return [DTMF_LOW_HZ[i >> 2] as number, DTMF_HIGH_HZ[i & 3] as number];
 }
 
 /**
