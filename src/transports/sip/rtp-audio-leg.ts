@@ -21,11 +21,9 @@ const QUEUE_CAPACITY = 50;
 /**
  * Received audio still buffered after a frame is played is normally at most the prefetch (`jitterMs`). More than
  * that is a backlog (a stall, or a burst after one, left it): it is drained by skipping quiet frames, one extra
- * per slot, so the caller is not heard later for the rest of the call. Speech is never skipped.
- */
-/**
- * ...and only while we have sent no audio for this long: the agent's own voice may be coming back as echo,
- * and the echo guard matches it to what we sent at a steady delay that skipping frames would shift.
+ * per slot, so the caller is not heard later for the rest of the call. Speech is never skipped; and nothing is
+ * skipped until we have sent no audio for OUT_QUIET_MS: the agent's own voice may still be coming back as echo,
+ * which the echo guard matches to what we sent at a steady delay that skipping frames would shift.
  */
 const OUT_QUIET_MS = 1000;
 /** A frame this quiet (RMS, 16-bit; about -44 dBFS) is a pause: skipping 20 ms of it is not heard. */
